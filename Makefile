@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make review` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: review test validate reference bench clean
+
+# The stamp depends on the dependency files, so a second run installs nothing.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+review: $(STAMP)
+	$(BIN)/review render
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+validate: $(STAMP)
+	$(BIN)/review validate
+
+# Regenerates the metafor reference values (needs R with metafor and metadat).
+reference:
+	cd tests/reference && for f in *.R; do Rscript "$$f" || exit 1; done
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do $(BIN)/python "$$f" || exit 1; done
+
+clean:
+	rm -rf _output .review-cache
