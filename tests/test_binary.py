@@ -1,0 +1,141 @@
+"""Mantel-Haenszel and Peto pooling against metafor's rma.mh / rma.peto.
+
+Reference values: tests/reference/reference_binary.json, written by
+tests/reference/make_reference_binary.R. All are closed forms: relative tolerance 1e-6.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.binary import BinaryPoolResult, mantel_haenszel, peto
+from analysis.errors import StatsError
+
+REF = json.loads((Path(__file__).parent / "reference" / "reference_binary.json").read_text())
+RTOL = 1e-6
+
+
+def _nan(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _check(res: BinaryPoolResult, exp: dict):
+    for ours, theirs in (("estimate", "estimate"), ("se", "se"), ("zval", "zval"),
+                         ("pval", "pval"), ("ci_lb", "ci_lb"), ("ci_ub", "ci_ub"),
+                         ("q", "q"), ("q_pval", "q_pval"), ("i2", "i2"), ("h2", "h2")):
+        assert getattr(res, ours) == pytest.approx(exp[theirs], rel=RTOL, abs=1e-12), ours
+    assert res.k == exp["k"]
+    assert res.k_yi == exp["k_yi"]
+    assert res.q_df == exp["k_yi"] - 1
+    np.testing.assert_allclose(res.yi, _nan(exp["yi"]), rtol=RTOL)
+    np.testing.assert_allclose(res.vi, _nan(exp["vi"]), rtol=RTOL)
+
+
+# --- source of truth: metafor rma.mh / rma.peto -------------------------------------------
+
+CASES = [(ds, m) for ds in ("bcg", "nielweise2007") for m in ("OR", "RR", "RD")]
+
+
+@pytest.mark.parametrize("dataset,measure", CASES)
+def test_mantel_haenszel_matches_rma_mh(dataset, measure):
+    t = REF["tables"][dataset]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure=measure, labels=t["labels"])
+    _check(res, REF["binary"][dataset][measure])
+    assert res.measure == measure and res.method == "MH"
+    assert res.labels == t["labels"]
+
+
+@pytest.mark.parametrize("dataset", ["bcg", "nielweise2007"])
+def test_mh_odds_ratio_cmh_and_tarone_match(dataset):
+    t = REF["tables"][dataset]
+    exp = REF["binary"][dataset]["OR"]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure="OR")
+    assert res.cmh == pytest.approx(exp["cmh"], rel=RTOL)
+    assert res.cmh_pval == pytest.approx(exp["cmh_pval"], rel=RTOL)
+    assert res.tarone == pytest.approx(exp["tarone"], rel=RTOL)
+    assert res.tarone_pval == pytest.approx(exp["tarone_pval"], rel=RTOL)
+    assert res.extra["breslow_day"] == pytest.approx(exp["breslow_day"], rel=RTOL)
+
+
+def test_mantel_haenszel_level_90():
+    t = REF["tables"]["bcg"]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure="RR", level=90)
+    _check(res, REF["binary"]["bcg"]["RR_level90"])
+
+
+@pytest.mark.parametrize("dataset", ["bcg", "nielweise2007"])
+def test_peto_matches_rma_peto(dataset):
+    t = REF["tables"][dataset]
+    res = peto(t["ai"], t["bi"], t["ci"], t["di"])
+    _check(res, REF["binary"][dataset]["PETO"])
+    assert res.measure == "PETO" and res.method == "Peto"
+
+
+# --- source of truth: the zero-cell rules as documented in rma.mh ---------------------------
+
+def test_double_zero_table_enters_estimate_but_not_q():
+    t = REF["tables"]["nielweise2007"]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure="RD", labels=t["labels"])
+    i = t["labels"].index("Yucel 2004")
+    assert np.isnan(res.yi[i]) and np.isnan(res.vi[i])
+    assert res.k == 18 and res.k_yi == 17
+    assert "1 table(s) with no events" in res.correction
+    # 0.5 is added to each table with a zero cell that is not a double zero,
+    # never to the tables behind the pooled estimate.
+    a, c = np.array(t["ai"]), np.array(t["ci"])
+    n_single_zero = int((((a == 0) | (c == 0)) & ~((a == 0) & (c == 0))).sum())
+    assert f"({n_single_zero} table(s) corrected)" in res.correction
+    assert "uncorrected" in res.correction
+
+
+def test_back_transformed_ratio_is_exponentiated():
+    t = REF["tables"]["bcg"]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure="OR")
+    est, lb, ub = res.back_transformed()
+    assert est == pytest.approx(np.exp(REF["binary"]["bcg"]["OR"]["estimate"]), rel=RTOL)
+    assert lb < est < ub
+
+
+# --- source of truth: guards -----------------------------------------------------------------
+
+def test_no_events_in_any_table_raises():
+    with pytest.raises(StatsError, match="odds ratio undefined"):
+        mantel_haenszel([0, 0], [10, 12], [0, 0], [11, 9], measure="OR")
+    with pytest.raises(StatsError, match="risk ratio undefined"):
+        mantel_haenszel([0, 0], [10, 12], [0, 0], [11, 9], measure="RR")
+    with pytest.raises(StatsError, match="zero variance"):
+        mantel_haenszel([0, 0], [10, 12], [0, 0], [11, 9], measure="RD")
+    with pytest.raises(StatsError, match="never occurred"):
+        peto([0, 0], [10, 12], [0, 0], [11, 9])
+
+
+def test_events_in_one_group_only_gives_rd_but_not_or():
+    # MH RD is defined when only one group has events; OR/RR are not (sum b*c/n = 0).
+    res = mantel_haenszel([2, 1], [8, 11], [0, 0], [11, 9], measure="RD")
+    n1, n2 = np.array([10, 12]), np.array([11, 9])
+    n = n1 + n2
+    expected = np.sum(np.array([2, 1]) * n2 / n) / np.sum(n1 * n2 / n)
+    assert res.estimate == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(StatsError):
+        mantel_haenszel([2, 1], [8, 11], [0, 0], [11, 9], measure="OR")
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(StatsError, match="k = 0"):
+        mantel_haenszel([], [], [], [])
+    with pytest.raises(StatsError, match="missing count ci in study B"):
+        mantel_haenszel([1, 2], [5, 5], [1, np.nan], [5, 5], labels=["A", "B"])
+    with pytest.raises(StatsError, match="negative"):
+        peto([1, -2], [5, 5], [1, 1], [5, 5])
+    with pytest.raises(StatsError, match="same length"):
+        mantel_haenszel([1, 2], [5], [1, 1], [5, 5])
+    with pytest.raises(StatsError, match="measure"):
+        mantel_haenszel([1], [5], [1], [5], measure="SMD")
+
+
+def test_single_table_has_no_heterogeneity():
+    res = mantel_haenszel([3], [7], [5], [5], measure="OR")
+    assert res.estimate == pytest.approx(np.log(3 * 5 / (7 * 5)), rel=1e-12)
+    assert (res.q, res.q_pval, res.i2, res.h2, res.q_df) == (0.0, 1.0, 0.0, 1.0, 0)
