@@ -4,12 +4,11 @@
 returns one frozen `PoolResult`. PyMARE (0.0.13) supplies the tau^2 estimators and the
 weighted least-squares estimate; this module adds, to metafor's definitions:
 
-* Fisher-scoring refinement of PyMARE's ML/REML tau^2. PyMARE's bounded scalar search
-  stops on a relative bracket width, which can leave tau^2 short of the optimum (on
-  dat.bcg log RR it has given an estimate of -0.714279 where metafor gives -0.7145).
-  Starting from PyMARE's value, metafor's own scoring update is iterated until the change
-  is below metafor's threshold (1e-5), then metafor's check that tau^2 = 0 is not a
-  better optimum is applied.
+* metafor's convergence for ML/REML tau^2. PyMARE's bounded scalar search stops on a
+  relative bracket width, which can leave tau^2 short of the optimum (on dat.bcg log RR
+  it has given an estimate of -0.714279 where metafor gives -0.7145). metafor's Fisher
+  scoring (threshold 1e-5, its start value, its check that tau^2 = 0 is not a better
+  optimum) is run as well, with PyMARE's estimate as the guard; see `estimate_tau2`.
 * Input validation first: NaN or non-positive variances end in "SVD did not converge"
   inside PyMARE, so they are refused here with a message that names the study.
 * Hartung-Knapp only when asked (`hk=True`, metafor `test="knha"`). PyMARE >= 0.0.11
@@ -157,24 +156,45 @@ def fisher_scoring(y, v, X, tau2, method: str) -> tuple[float, int]:
     return max(0.0, tau2), it
 
 
-def estimate_tau2(y, v, X, method: str) -> float:
-    """tau^2 by `method` through PyMARE (refined to metafor's convergence for ML/REML)."""
+def _pymare_tau2(y, v, X, method: str) -> float:
     from pymare.estimators import DerSimonianLaird, Hedges, VarianceBasedLikelihoodEstimator
 
+    y2, v2 = y[:, None], v[:, None]
+    if method == "DL":
+        est = DerSimonianLaird(small_sample_correction="wald")
+    elif method == "HE":
+        est = Hedges(small_sample_correction="wald")
+    else:
+        est = VarianceBasedLikelihoodEstimator(method=method, small_sample_correction="wald")
+    est.fit(y=y2, v=v2, X=X)
+    return max(0.0, float(np.ravel(est.params_["tau2"])[0]))
+
+
+def estimate_tau2(y, v, X, method: str) -> float:
+    """tau^2 by `method` through PyMARE, ML/REML brought to metafor's convergence point.
+
+    DL and HE are PyMARE's closed forms (floored at 0). For ML/REML, PyMARE's bounded
+    search is run, and metafor's Fisher scoring is run from metafor's own starting value
+    (the HE estimate, PyMARE's `Hedges`) with metafor's threshold: scoring stops once a
+    step changes tau^2 by less than 1e-5, so where it stops depends on where it starts,
+    and only metafor's start reproduces metafor's digits (from PyMARE's value the REML
+    tau^2 for dat.bcg risk differences differs by 1e-4 relative). PyMARE's estimate is
+    the guard: if scoring fails to converge, or ends at a lower likelihood than PyMARE's
+    point, scoring restarts from PyMARE's value.
+    """
     k, p = X.shape
     if method == "FE" or k <= p:
         return 0.0
-    y2, v2 = y[:, None], v[:, None]
-    if method == "DL":
-        est = DerSimonianLaird(small_sample_correction="wald").fit(y=y2, v=v2, X=X)
-    elif method == "HE":
-        est = Hedges(small_sample_correction="wald").fit(y=y2, v=v2, X=X)
-    else:
-        est = VarianceBasedLikelihoodEstimator(method=method, small_sample_correction="wald")
-        est.fit(y=y2, v=v2, X=X)
-    tau2 = float(np.ravel(est.params_["tau2"])[0])
-    if method in ("ML", "REML"):
-        tau2, _ = fisher_scoring(y, v, X, tau2, method)
+    if method in ("DL", "HE"):
+        return _pymare_tau2(y, v, X, method)
+    reml = method == "REML"
+    t_pymare = _pymare_tau2(y, v, X, method)
+    try:
+        tau2, _ = fisher_scoring(y, v, X, _pymare_tau2(y, v, X, "HE"), method)
+    except StatsError:
+        tau2 = None
+    if tau2 is None or _loglik(y, v, t_pymare, X, reml) - _loglik(y, v, tau2, X, reml) > _LL_TOL:
+        tau2, _ = fisher_scoring(y, v, X, t_pymare, method)
     return max(0.0, tau2)
 
 

@@ -76,7 +76,7 @@ fit_summary <- function(res, level) {
   pred <- predict(res, level = level)
   out <- list(
     k = res$k, test = res$test, estimate = num(res$beta), se = num(res$se),
-    stat = num(res$zval), df = if (res$test == "t") num(res$ddf) else NA,
+    stat = num(res$zval), df = if (res$test != "z") num(res$ddf) else NA,
     pval = num(res$pval), ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
     tau2 = num(res$tau2), tau = sqrt(num(res$tau2)), i2 = num(res$I2), h2 = num(res$H2),
     q = num(res$QE), q_pval = num(res$QEp),
