@@ -66,7 +66,9 @@ yivi <- list(
 
 loo_frame <- function(x) {
   x <- as.data.frame(x)
-  list(estimate = num(x$estimate), se = num(x$se), zval = num(x$zval), pval = num(x$pval),
+  # With test = "knha" metafor names the statistic tval.
+  stat <- if (!is.null(x$tval)) x$tval else x$zval
+  list(estimate = num(x$estimate), se = num(x$se), zval = num(stat), pval = num(x$pval),
        ci_lb = num(x$ci.lb), ci_ub = num(x$ci.ub), q = num(x$Q), qp = num(x$Qp),
        tau2 = num(x$tau2), i2 = num(x$I2), h2 = num(x$H2))
 }
@@ -80,8 +82,9 @@ for (nm in names(yivi)) {
       if (method == "FE" && test == "knha") next
       key <- paste0(method, if (test == "knha") "_hk" else "")
       fit <- rma(d$yi, d$vi, method = method, test = test, slab = d$labels)
+      # cumul() sorts by the variable it is given; ties keep the data order.
       ord <- order(d$year)
-      cm <- cumul(fit, order = ord)
+      cm <- cumul(fit, order = d$year)
       s[[key]] <- list(
         fit = list(estimate = num(fit$beta), se = num(fit$se), tau2 = num(fit$tau2)),
         leave1out = loo_frame(leave1out(fit)),
