@@ -146,7 +146,7 @@ add_metareg <- function(id, formula_vars, method, test = "z") {
   res <- rma(e$yi, e$vi, mods = as.matrix(mods), method = method, test = test)
   null <- rma(e$yi, e$vi, method = method, test = test)
   metareg_cases[[length(metareg_cases) + 1]] <<- list(
-    id = id, data = "bcg", measure = "RR", moderators = formula_vars, method = method,
+    id = id, data = "bcg", measure = "RR", moderators = I(formula_vars), method = method,
     hk = test == "knha", yi = num(e$yi), vi = num(e$vi),
     result = list(
       coef = num(res$beta), se = num(res$se), stat = num(res$zval), pval = num(res$pval),
