@@ -1,0 +1,60 @@
+"""Alt text written from the plotted data, for Quarto's fig-alt."""
+
+from __future__ import annotations
+
+from ._common import fmt_num, get, is_missing, measure_name
+
+
+def _pooled_sentence(result, t, ratio: bool) -> str:
+    name = measure_name(get(result, "measure")).lower()
+    level = fmt_num(get(result, "level", default=95), 0)
+    est, lb, ub = (float(get(result, a)) for a in ("estimate", "ci_lb", "ci_ub"))
+    s = f"The pooled {name} is {fmt_num(t(est))} ({level}% CI {fmt_num(t(lb))} to {fmt_num(t(ub))})"
+    i2 = get(result, "i2")
+    if not is_missing(i2) and get(result, "k", default=0) >= 2:
+        s += f", with I\u00b2 = {fmt_num(i2, 1)}%"
+    pi_lb, pi_ub = get(result, "pi_lb"), get(result, "pi_ub")
+    if not (is_missing(pi_lb) or is_missing(pi_ub)):
+        s += f" and a prediction interval of {fmt_num(t(pi_lb))} to {fmt_num(t(pi_ub))}"
+    return s + "."
+
+
+def forest_alt(result, rows, t, ratio: bool, subgroups=None) -> str:
+    studies = [r for r in rows if r["kind"] == "study"]
+    name = measure_name(get(result, "measure")).lower()
+    scale = " on a log scale" if ratio else ""
+    parts = [f"Forest plot of {len(studies)} {'study' if len(studies) == 1 else 'studies'}, {name}{scale}."]
+    if studies:
+        lo = min(studies, key=lambda r: r["est"])
+        hi = max(studies, key=lambda r: r["est"])
+        if len(studies) > 1:
+            parts.append(
+                f"Study estimates run from {fmt_num(t(lo['est']))} ({lo['label']}) to {fmt_num(t(hi['est']))} ({hi['label']})."
+            )
+    if subgroups is not None:
+        groups = [r["label"] for r in rows if r["kind"] == "group"]
+        parts.append(f"Studies are grouped into {len(groups)} subgroups: {', '.join(groups)}.")
+    parts.append(_pooled_sentence(result, t, ratio))
+    return " ".join(parts)
+
+
+def funnel_alt(result, k_filled: int, t, ratio: bool) -> str:
+    name = measure_name(get(result, "measure")).lower()
+    k = len(get(result, "yi", default=[]))
+    s = f"Funnel plot of {k} studies: {name}{' (log scale)' if ratio else ''} against standard error, with pseudo-confidence contours."
+    s += " " + _pooled_sentence(result, t, ratio)
+    if k_filled:
+        s += f" Trim-and-fill adds {k_filled} imputed {'study' if k_filled == 1 else 'studies'}, drawn as open circles."
+    return s
+
+
+def sensitivity_alt(kind: str, frame, label_col: str, t, name: str) -> str:
+    what = {"leave_one_out": "Leave-one-out analysis", "cumulative": "Cumulative meta-analysis"}[kind]
+    if not len(frame):
+        return f"{what}: no rows."
+    lo = frame.loc[frame["estimate"].idxmin()]
+    hi = frame.loc[frame["estimate"].idxmax()]
+    return (
+        f"{what} of {len(frame)} steps, {name.lower()}. Pooled estimates run from {fmt_num(t(lo['estimate']))} "
+        f"({lo[label_col]}) to {fmt_num(t(hi['estimate']))} ({hi[label_col]})."
+    )

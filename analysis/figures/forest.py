@@ -1,0 +1,492 @@
+"""Forest plot drawn from a pooled result; every number shown comes from the result objects."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from matplotlib.transforms import blended_transform_factory
+
+from . import style
+from ._common import (
+    TextBox,
+    new_figure,
+    fmt_cell,
+    fmt_num,
+    fmt_p,
+    fmt_tick,
+    get,
+    identity,
+    is_missing,
+    is_ratio,
+    measure_name,
+    nice_ratio_ticks,
+    text_boxes,
+    text_width_in,
+)
+
+MARGIN_IN = 0.12
+GAP_IN = 0.18
+PLOT_WIDTH_IN = 2.8
+FOOTER_IN = 0.78
+ROB_COL_IN = 0.17
+DIAMOND_HALF = 0.36  # half height of a diamond, in rows
+
+
+@dataclass
+class ForestLayout:
+    """Where everything went, so tests and captions can read the geometry back."""
+
+    fig: Figure
+    ax: Any
+    rows: list[dict] = field(default_factory=list)  # kind, label, y
+    squares: list[dict] = field(default_factory=list)  # label, x, y, weight, area_pt2
+    diamonds: list[dict] = field(default_factory=list)  # label, kind, vertices (data coords)
+    ci_lines: list[dict] = field(default_factory=list)  # label, y, x0, x1, clipped_left, clipped_right
+    arrows: list[dict] = field(default_factory=list)  # label, y, side
+    pi: tuple[float, float, float] | None = None  # (lb, ub, y)
+    xlim: tuple[float, float] = (0.0, 1.0)
+    transform: Callable = identity
+    texts: list = field(default_factory=list)  # the Text artists placed by the plot
+    alt: str = ""
+
+    def row_y(self, label: str, kind: str = "study") -> float:
+        for r in self.rows:
+            if r["label"] == label and r["kind"] == kind:
+                return r["y"]
+        raise KeyError(label)
+
+    def text_boxes(self) -> list[TextBox]:
+        """Bounding boxes (display pixels) of every string in the figure, tick labels included."""
+        self.fig.canvas.draw()
+        arts = list(self.texts) + list(self.ax.get_xticklabels()) + [self.ax.xaxis.label]
+        return text_boxes(self.fig, arts)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _study_frame(result) -> pd.DataFrame:
+    sf = getattr(result, "study_frame", None)
+    if sf is None:
+        raise TypeError("forest_plot needs a result with study_frame() (label, yi, vi, se, ci_lb, ci_ub, weight)")
+    frame = sf() if callable(sf) else sf
+    return frame.reset_index(drop=True)
+
+
+def _subgroup_parts(sg) -> tuple[list[tuple[str, Any]], Any, Any, Any, Any]:
+    groups = get(sg, "groups", "results", "subgroups", "by_group")
+    if groups is None:
+        raise TypeError("subgroups needs a mapping of group name to pooled result")
+    items = list(groups.items()) if hasattr(groups, "items") else list(groups)
+    q = get(sg, "q_between", "qb", "qm")
+    df = get(sg, "df", "q_between_df", "qm_df")
+    p = get(sg, "p", "pval", "q_between_p", "qm_p")
+    overall = get(sg, "overall")
+    return items, q, df, p, overall
+
+
+def _columns(columns) -> list[tuple[str, str, str]]:
+    """Normalise `columns` into (data column, header, spanning group header)."""
+    if columns is None:
+        return []
+    if isinstance(columns, dict):
+        columns = list(columns.items())
+    out = []
+    for c in columns:
+        if isinstance(c, str):
+            out.append((c, c, ""))
+        elif len(c) == 2:
+            name, head = c
+            if isinstance(head, tuple):
+                out.append((name, head[1], head[0]))
+            else:
+                out.append((name, head, ""))
+        else:
+            out.append((c[0], c[1], c[2]))
+    return out
+
+
+def _data_lookup(data: pd.DataFrame | None, labels: Sequence[str]) -> Callable[[str, int], dict]:
+    if data is None:
+        return lambda label, i: {}
+    if "label" in data.columns:
+        by = {str(l): row for l, row in zip(data["label"], data.to_dict("records"))}
+        return lambda label, i: by.get(str(label), {})
+    if len(data) == len(labels) and not isinstance(data.index, pd.RangeIndex):
+        by = {str(l): row for l, row in zip(data.index, data.to_dict("records"))}
+        return lambda label, i: by.get(str(label), {})
+    if len(data) == len(labels):
+        recs = data.to_dict("records")
+        return lambda label, i: recs[i]
+    raise ValueError("data must have a 'label' column or one row per study")
+
+
+def _fmt_effect(t, est, lb, ub, digits=2) -> str:
+    return f"{fmt_num(t(est), digits)} [{fmt_num(t(lb), digits)}, {fmt_num(t(ub), digits)}]"
+
+
+def _method_label(result) -> str:
+    method = str(get(result, "method", default="")).upper()
+    if method in {"FE", "EE", "CE", "MH", "PETO"}:
+        return "Common-effect model"
+    hk = " (HK)" if get(result, "test") == "t" else ""
+    return f"Random-effects model ({method}){hk}" if method else "Pooled"
+
+
+def _het_text(result, compact: bool = False) -> str:
+    k = get(result, "k", default=0)
+    if k is None or k < 2:
+        return "Heterogeneity: not estimable (k = 1)"
+    tau2 = f"\u03c4\u00b2 = {fmt_num(get(result, 'tau2'), 2)}"
+    i2 = f"I\u00b2 = {fmt_num(get(result, 'i2'), 1)}%"
+    q_df = get(result, "q_df")
+    q = f"Q = {fmt_num(get(result, 'q'), 2)}, df = {fmt_num(q_df, 0)}, {fmt_p(get(result, 'q_pval'))}"
+    if not compact:
+        lo, hi = get(result, "i2_ci_lb"), get(result, "i2_ci_ub")
+        if not (is_missing(lo) or is_missing(hi)):
+            i2 += f" [{fmt_num(lo, 1)}, {fmt_num(hi, 1)}]"
+    return f"Heterogeneity: {tau2}; {i2}; {q}"
+
+
+def _test_text(result) -> str:
+    if get(result, "test") == "t":
+        stat = f"t({fmt_num(get(result, 'df'), 0)}) = {fmt_num(get(result, 'tval'), 2)}"
+    else:
+        stat = f"z = {fmt_num(get(result, 'zval'), 2)}"
+    return f"Test for overall effect: {stat}, {fmt_p(get(result, 'pval'))}"
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _study_rows(frame: pd.DataFrame, weights_by_label: dict | None, lookup) -> list[dict]:
+    rows = []
+    for i, r in frame.iterrows():
+        w = r.get("weight")
+        if weights_by_label is not None and str(r["label"]) in weights_by_label:
+            w = weights_by_label[str(r["label"])]
+        rows.append(
+            {
+                "kind": "study",
+                "label": str(r["label"]),
+                "est": float(r["yi"]),
+                "lb": float(r["ci_lb"]),
+                "ub": float(r["ci_ub"]),
+                "weight": None if is_missing(w) else float(w),
+                "data": lookup(str(r["label"]), i),
+            }
+        )
+    return rows
+
+
+def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool) -> list[dict]:
+    rows = [
+        {
+            "kind": kind,
+            "label": label,
+            "est": float(get(result, "estimate")),
+            "lb": float(get(result, "ci_lb")),
+            "ub": float(get(result, "ci_ub")),
+        }
+    ]
+    pi_lb, pi_ub = get(result, "pi_lb"), get(result, "pi_ub")
+    if show_pi and not (is_missing(pi_lb) or is_missing(pi_ub)) and kind == "pooled":
+        rows.append({"kind": "pi", "label": "Prediction interval", "lb": float(pi_lb), "ub": float(pi_ub)})
+    rows.append({"kind": "note", "label": _het_text(result, compact=compact)})
+    if kind == "pooled":
+        rows.append({"kind": "note", "label": _test_text(result)})
+    return rows
+
+
+def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
+    ests = [r["est"] for r in rows if r["kind"] == "study"]
+    core = ests + [v for r in rows if r["kind"] in {"pooled", "subtotal", "pi"} for v in (r["lb"], r["ub"])]
+    if null is not None:
+        core.append(null)
+    lo, hi = min(core), max(core)
+    span = hi - lo if hi > lo else 1.0
+    lows = [r["lb"] for r in rows if r["kind"] == "study"] + [lo]
+    highs = [r["ub"] for r in rows if r["kind"] == "study"] + [hi]
+    # Long whiskers are cut at 60% of the core span beyond it and marked with arrows,
+    # so one imprecise study cannot squash the rest.
+    lo = max(min(lows), lo - 0.6 * span)
+    hi = min(max(highs), hi + 0.6 * span)
+    pad = 0.04 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+# ----------------------------------------------------------------------------- drawing
+
+
+def forest_plot(
+    result,
+    *,
+    data: pd.DataFrame | None = None,
+    columns=None,
+    subgroups=None,
+    rob: pd.DataFrame | None = None,
+    higher_is_better: bool = True,
+    favours: tuple[str, str] = ("Favours control", "Favours treatment"),
+    xlabel: str | None = None,
+    transform: Callable | None = None,
+    show_pi: bool = True,
+    title: str | None = None,
+    digits: int = 2,
+    null: float | None = 0.0,
+) -> tuple[Figure, ForestLayout]:
+    """Draw a forest plot of `result` (a PoolResult) and return the figure and its layout.
+
+    `data`/`columns` add arm-level columns (matched on a `label` column);
+    `subgroups` (a SubgroupResult) groups the studies with a diamond per group;
+    `rob` (risk_of_bias rows with label or study, domain, judgement) adds coloured dots.
+    Ratio measures (RR, OR, ...) are drawn on the log scale with back-transformed ticks.
+    """
+    if subgroups is not None and result is None:
+        result = _subgroup_parts(subgroups)[4]
+    measure = str(get(result, "measure", default="GEN"))
+    ratio = is_ratio(measure)
+    t = transform or (np.exp if ratio else identity)
+    level = get(result, "level", default=95)
+    ci_head = f"{measure if measure != 'GEN' else 'Estimate'} [{fmt_num(level, 0)}% CI]"
+
+    overall_frame = _study_frame(result)
+    labels = [str(l) for l in overall_frame["label"]]
+    lookup = _data_lookup(data, labels)
+    cols = _columns(columns if columns is not None or data is None else [c for c in data.columns if c != "label"])
+
+    # ---- rows, top to bottom
+    rows: list[dict] = []
+    has_groups_header = any(g for _, _, g in cols)
+    if has_groups_header:
+        rows.append({"kind": "header0", "label": ""})
+    rows.append({"kind": "header", "label": "Study"})
+    if subgroups is not None:
+        items, qb, qb_df, qb_p, _ = _subgroup_parts(subgroups)
+        w_overall = {str(l): float(w) for l, w in zip(overall_frame["label"], overall_frame["weight"])}
+        for name, gres in items:
+            gframe = _study_frame(gres)
+            found = all(str(l) in w_overall for l in gframe["label"])
+            rows.append({"kind": "group", "label": f"{name} (k = {get(gres, 'k', default=len(gframe))})"})
+            rows += _study_rows(gframe, w_overall if found else None, lookup)
+            rows += _pooled_rows(gres, "subtotal", "Subtotal", show_pi=False, compact=True)
+            rows.append({"kind": "blank", "label": ""})
+    else:
+        rows += _study_rows(overall_frame, None, lookup)
+        rows.append({"kind": "blank", "label": ""})
+    rows += _pooled_rows(result, "pooled", _method_label(result), show_pi, compact=False)
+    if subgroups is not None:
+        rows.append(
+            {
+                "kind": "note",
+                "label": f"Test for subgroup differences: Q = {fmt_num(qb, 2)}, df = {qb_df}, {fmt_p(qb_p)}",
+            }
+        )
+    for y, r in enumerate(rows):
+        r["y"] = float(y)
+
+    # ---- risk-of-bias columns
+    rob_domains: list[str] = []
+    rob_map: dict[tuple[str, str], str] = {}
+    if rob is not None and len(rob):
+        from .rob import domain_order, judgement_style
+
+        key = "label" if "label" in rob.columns else "study"
+        rob_domains = domain_order(rob["domain"])
+        for k_, d_, j_ in zip(rob[key], rob["domain"], rob["judgement"]):
+            rob_map[(str(k_), str(d_))] = j_
+
+    # ---- measure text, then lay columns out left to right in inches
+    fig = new_figure()
+    kw = {"fontsize": style.FONT_SIZE}
+    study_labels = [r["label"] for r in rows if r["kind"] in {"study", "group", "pooled", "subtotal", "pi", "header"}]
+    w_label = text_width_in(fig, study_labels, **kw) + 0.05
+    w_label = max(w_label, text_width_in(fig, [r["label"] for r in rows if r["kind"] in {"group", "pooled", "header"}], fontweight="bold", **kw))
+    col_cells = []
+    for name, head, _ in cols:
+        cells = [fmt_cell(r["data"].get(name)) if r["kind"] == "study" else "" for r in rows]
+        col_cells.append(cells)
+    w_cols = [text_width_in(fig, cells + [head], fontweight="bold", **kw) for cells, (_, head, _) in zip(col_cells, cols)]
+    notes = [r["label"] for r in rows if r["kind"] == "note"]
+    w_notes = text_width_in(fig, notes, fontsize=style.FONT_SIZE - 0.5)
+
+    eff_text, wt_text = [], []
+    for r in rows:
+        if r["kind"] in {"study", "pooled", "subtotal"}:
+            eff_text.append(_fmt_effect(t, r["est"], r["lb"], r["ub"], digits))
+        elif r["kind"] == "pi":
+            eff_text.append(f"[{fmt_num(t(r['lb']), digits)}, {fmt_num(t(r['ub']), digits)}]")
+        else:
+            eff_text.append("")
+        if r["kind"] == "study":
+            wt_text.append("" if r["weight"] is None else f"{r['weight']:.1f}%")
+        elif r["kind"] == "pooled":
+            wt_text.append("100.0%")
+        else:
+            wt_text.append("")
+    w_eff = text_width_in(fig, eff_text + [ci_head], fontweight="bold", **kw)
+    w_wt = text_width_in(fig, wt_text + ["Weight"], fontweight="bold", **kw)
+
+    x = MARGIN_IN
+    x_label = x
+    x += w_label
+    col_right = []
+    for w in w_cols:
+        x += GAP_IN + w
+        col_right.append(x)
+    x = max(x, MARGIN_IN + w_notes) + GAP_IN
+    x_plot = x
+    x += PLOT_WIDTH_IN + GAP_IN
+    x_eff_right = x + w_eff
+    x = x_eff_right + GAP_IN
+    x_wt_right = x + w_wt
+    x = x_wt_right
+    x_rob = []
+    if rob_domains:
+        x += GAP_IN / 2
+        for _ in rob_domains:
+            x_rob.append(x + ROB_COL_IN / 2)
+            x += ROB_COL_IN
+    width = x + MARGIN_IN
+
+    n = len(rows)
+    top = MARGIN_IN + (0.3 if title else 0.0)
+    height = top + n * style.ROW_HEIGHT_IN + FOOTER_IN
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes((x_plot / width, FOOTER_IN / height, PLOT_WIDTH_IN / width, n * style.ROW_HEIGHT_IN / height))
+    ax.set_ylim(n - 0.5, -0.5)
+    xlim = _xlim(rows, null)
+    ax.set_xlim(*xlim)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.patch.set_alpha(0.0)
+    tr = blended_transform_factory(fig.transFigure, ax.transData)
+    layout = ForestLayout(fig=fig, ax=ax, xlim=xlim, transform=t)
+    texts = layout.texts
+
+    def put(xin, y, s, ha="left", **extra):
+        if not s:
+            return None
+        txt = ax.text(xin / width, y, s, transform=tr, ha=ha, va="center", fontsize=extra.pop("fontsize", style.FONT_SIZE), **extra)
+        texts.append(txt)
+        return txt
+
+    # ---- axis: ticks back-transformed for ratios
+    first_body = next(r["y"] for r in rows if r["kind"] not in {"header0", "header"})
+    last_body = max(r["y"] for r in rows if r["kind"] in {"study", "pooled", "subtotal", "pi"})
+    ax.spines["bottom"].set_bounds(*xlim)
+    if ratio:
+        ticks = nice_ratio_ticks(*xlim)
+        ax.set_xticks([math.log(v) for v in ticks], [fmt_tick(v) for v in ticks])
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    if null is not None and xlim[0] <= null <= xlim[1]:
+        ax.plot([null, null], [first_body - 0.5, last_body + 0.5], color=style.INK, lw=0.6, zorder=1)
+    xl = xlabel or (f"{measure_name(measure)} (log scale)" if ratio else measure_name(measure))
+    ax.set_xlabel(xl, labelpad=17)
+    # favours labels sit between the tick labels and the axis label, either side of the null line
+    left_fav, right_fav = (favours[0], favours[1]) if higher_is_better else (favours[1], favours[0])
+    fav_x = null if (null is not None and xlim[0] <= null <= xlim[1]) else sum(xlim) / 2
+    fav_kw = dict(xycoords=("data", "axes fraction"), textcoords="offset points", va="top", fontsize=style.FONT_SIZE - 0.5, color=style.MUTED)
+    texts.append(ax.annotate(f"\u2190 {left_fav}", (fav_x, 0), xytext=(-4, -21), ha="right", **fav_kw))
+    texts.append(ax.annotate(f"{right_fav} \u2192", (fav_x, 0), xytext=(4, -21), ha="left", **fav_kw))
+
+    # ---- header rows
+    for r in rows:
+        if r["kind"] == "header":
+            y = r["y"]
+            put(x_label, y, "Study", fontweight="bold")
+            for (name, head, _), right in zip(cols, col_right):
+                put(right, y, head, ha="right", fontweight="bold")
+            put(x_eff_right, y, ci_head, ha="right", fontweight="bold")
+            put(x_wt_right, y, "Weight", ha="right", fontweight="bold")
+            for d, xr in zip(rob_domains, x_rob):
+                put(xr, y, _rob_short(d, rob_domains), ha="center", fontweight="bold", fontsize=style.FONT_SIZE - 1)
+        if r["kind"] == "header0":
+            groups: dict[str, list[float]] = {}
+            for (name, head, g), right, w in zip(cols, col_right, w_cols):
+                if g:
+                    groups.setdefault(g, []).extend([right - w, right])
+            for g, xs in groups.items():
+                put((min(xs) + max(xs)) / 2, r["y"], g, ha="center", fontweight="bold")
+                fig.add_artist(
+                    _hline(fig, min(xs) / width, max(xs) / width, r["y"] + 0.42, tr)
+                )
+
+    # ---- body
+    wmax = max((r["weight"] for r in rows if r["kind"] == "study" and r["weight"] is not None), default=None)
+    side_max_pt = 0.82 * style.ROW_HEIGHT_IN * 72
+    for i, r in enumerate(rows):
+        y, kind = r["y"], r["kind"]
+        if kind == "group":
+            put(x_label, y, r["label"], fontweight="bold")
+        elif kind == "study":
+            put(x_label + 0.08 * (subgroups is not None), y, r["label"])
+            for (name, _, _), right, cells in zip(cols, col_right, col_cells):
+                put(right, y, cells[i], ha="right")
+            lo, hi = max(r["lb"], xlim[0]), min(r["ub"], xlim[1])
+            ax.plot([lo, hi], [y, y], color=style.INK, lw=0.8, zorder=2, solid_capstyle="butt")
+            layout.ci_lines.append({"label": r["label"], "y": y, "x0": lo, "x1": hi, "clipped_left": r["lb"] < xlim[0], "clipped_right": r["ub"] > xlim[1]})
+            for side, cond, edge, marker in (("left", r["lb"] < xlim[0], xlim[0], "<"), ("right", r["ub"] > xlim[1], xlim[1], ">")):
+                if cond:
+                    ax.plot([edge], [y], marker=marker, ms=3.5, color=style.INK, mew=0, zorder=3, clip_on=False)
+                    layout.arrows.append({"label": r["label"], "y": y, "side": side})
+            if r["weight"] is not None and wmax:
+                area = (r["weight"] / wmax) * side_max_pt**2
+                ax.scatter([r["est"]], [y], s=[area], marker="s", color=style.STUDY_COLOUR, linewidths=0, zorder=4)
+                layout.squares.append({"label": r["label"], "x": r["est"], "y": y, "weight": r["weight"], "area_pt2": area})
+            put(x_eff_right, y, eff_text[i], ha="right")
+            put(x_wt_right, y, wt_text[i], ha="right")
+            for d, xr in zip(rob_domains, x_rob):
+                j = rob_map.get((r["label"], d))
+                if j is not None:
+                    colour, symbol = judgement_style(j)
+                    ax.scatter([xr / width], [y], s=60, color=colour, transform=tr, clip_on=False, zorder=4, linewidths=0)
+                    put(xr, y, symbol, ha="center", fontsize=style.FONT_SIZE - 1.5, color="white", fontweight="bold")
+        elif kind in {"pooled", "subtotal"}:
+            bold = {"fontweight": "bold"} if kind == "pooled" else {}
+            put(x_label, y, r["label"], **bold)
+            verts = np.array([[r["lb"], y], [r["est"], y - DIAMOND_HALF], [r["ub"], y], [r["est"], y + DIAMOND_HALF]])
+            colour = style.POOLED_COLOUR if kind == "pooled" else style.SUBGROUP_COLOUR
+            ax.add_patch(Polygon(verts, closed=True, facecolor=colour, edgecolor=colour, lw=0.6, zorder=4))
+            layout.diamonds.append({"label": r["label"], "kind": kind, "vertices": verts})
+            put(x_eff_right, y, eff_text[i], ha="right", **bold)
+            put(x_wt_right, y, wt_text[i], ha="right", **bold)
+        elif kind == "pi":
+            put(x_label, y, r["label"], color=style.PI_COLOUR)
+            ax.plot([r["lb"], r["ub"]], [y, y], color=style.PI_COLOUR, lw=1.4, zorder=3)
+            ax.plot([r["lb"], r["lb"]], [y - 0.22, y + 0.22], color=style.PI_COLOUR, lw=1.0)
+            ax.plot([r["ub"], r["ub"]], [y - 0.22, y + 0.22], color=style.PI_COLOUR, lw=1.0)
+            layout.pi = (r["lb"], r["ub"], y)
+            put(x_eff_right, y, eff_text[i], ha="right", color=style.PI_COLOUR)
+        elif kind == "note":
+            put(x_label, y, r["label"], fontsize=style.FONT_SIZE - 0.5, color=style.MUTED)
+        layout.rows.append({"kind": kind, "label": r["label"], "y": y})
+
+    if title:
+        texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.FONT_SIZE + 1, fontweight="bold"))
+
+    from .alt import forest_alt
+
+    layout.alt = forest_alt(result, rows, t, ratio, subgroups=subgroups)
+    return fig, layout
+
+
+def _rob_short(domain: str, domains: list[str]) -> str:
+    if str(domain).strip().lower().startswith("overall"):
+        return "O"
+    return f"D{domains.index(domain) + 1}"
+
+
+def _hline(fig, x0, x1, y, tr):
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], transform=tr, color=style.INK, lw=0.5)

@@ -1,0 +1,183 @@
+"""Forest plot: numbers match metafor, geometry follows the result, text never overlaps."""
+
+import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.figures import forest_plot
+from analysis.figures._common import overlapping_pairs
+from analysis.pooling import rma
+
+# Produced by tests/baseline_images/metafor_dat_bcg.R (metafor 3.8.1):
+#   dat <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+#   res <- rma(yi, vi, data=dat, method="REML"); forest(res, atransf=exp, digits=2)
+BCG = json.loads((Path(__file__).parent / "baseline_images" / "metafor_dat_bcg.json").read_text())
+
+
+def bcg_result():
+    o = BCG["overall"]
+    return rma(o["yi"], o["vi"], labels=o["labels"], measure="RR")
+
+
+def bcg_subgroups():
+    groups = {
+        name: rma(g["yi"], g["vi"], labels=g["labels"], measure="RR") for name, g in BCG["subgroups"].items()
+    }
+    return SimpleNamespace(groups=groups, q_between=BCG["q_between"], df=BCG["q_between_df"], p=BCG["q_between_p"])
+
+
+def texts_in_row(layout, y):
+    return [t.get_text() for t in layout.texts if math.isclose(t.get_position()[1], y)]
+
+
+def synthetic(k, seed=7):
+    rng = np.random.default_rng(seed)
+    vi = rng.uniform(0.01, 0.3, k)
+    yi = rng.normal(0.3, 0.4, k)
+    return rma(yi, vi, labels=[f"Author{i:03d} et al., {1990 + i % 30}" for i in range(k)], measure="SMD")
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    res = bcg_result()
+    fig, layout = forest_plot(res, higher_is_better=False, favours=("Favours control", "Favours vaccine"))
+    return res, fig, layout
+
+
+def test_study_and_pooled_text_match_metafor_forest(bcg):
+    res, fig, layout = bcg
+    for label, expected in zip(BCG["data"]["label"], BCG["forest_text"]["studies"]):
+        assert expected in texts_in_row(layout, layout.row_y(label)), label
+    pooled_y = next(r["y"] for r in layout.rows if r["kind"] == "pooled")
+    assert BCG["forest_text"]["pooled"] == "0.49 [0.34, 0.70]"
+    assert BCG["forest_text"]["pooled"] in texts_in_row(layout, pooled_y)
+    # metafor: tau^2 0.3132, I^2 92.22%, Q(df = 12) = 152.2330, z = -3.9744
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[0].startswith("Heterogeneity: \u03c4\u00b2 = 0.31; I\u00b2 = 92.2% [81.9, 97.7]; Q = 152.23, df = 12, p < 0.001")
+    assert notes[1] == "Test for overall effect: z = \u22123.97, p < 0.001"
+
+
+def test_diamond_spans_pooled_ci(bcg):
+    res, fig, layout = bcg
+    (d,) = layout.diamonds
+    xs = d["vertices"][:, 0]
+    assert xs.min() == pytest.approx(BCG["overall"]["ci_lb"], abs=1e-4)
+    assert xs.max() == pytest.approx(BCG["overall"]["ci_ub"], abs=1e-4)
+    assert d["vertices"][1, 0] == pytest.approx(BCG["overall"]["estimate"], abs=1e-4)
+
+
+def test_square_area_proportional_to_weight(bcg):
+    res, fig, layout = bcg
+    ratios = [s["area_pt2"] / s["weight"] for s in layout.squares]
+    assert len(ratios) == 13
+    assert np.ptp(ratios) < 1e-9 * max(ratios)
+    weights = {s["label"]: s["weight"] for s in layout.squares}
+    for lab, w in zip(BCG["overall"]["labels"], BCG["overall"]["weights"]):
+        assert weights[lab] == pytest.approx(w, abs=1e-3)
+    # drawn sizes: the collection really carries these areas
+    drawn = sorted(float(c.get_sizes()[0]) for c in layout.ax.collections if len(c.get_sizes()))
+    assert drawn == pytest.approx(sorted(s["area_pt2"] for s in layout.squares))
+
+
+def test_ratio_axis_is_log_with_back_transformed_ticks(bcg):
+    res, fig, layout = bcg
+    ticks = layout.ax.get_xticks()
+    labels = [float(t.get_text()) for t in layout.ax.get_xticklabels()]
+    assert 1.0 in labels
+    assert np.allclose(np.exp(ticks), labels)
+    assert layout.ax.get_xlabel() == "Risk ratio (log scale)"
+
+
+def test_favours_labels_follow_direction(bcg):
+    res, fig, layout = bcg
+    strings = [t.get_text() for t in layout.texts]
+    assert "\u2190 Favours vaccine" in strings and "Favours control \u2192" in strings
+    _, lay2 = forest_plot(res, higher_is_better=True)
+    strings2 = [t.get_text() for t in lay2.texts]
+    assert "\u2190 Favours control" in strings2 and "Favours treatment \u2192" in strings2
+
+
+def test_prediction_interval_row(bcg):
+    res, fig, layout = bcg
+    lb, ub, y = layout.pi
+    assert (lb, ub) == pytest.approx((BCG["overall"]["pi_lb"], BCG["overall"]["pi_ub"]), abs=1e-4)
+    assert "[0.15, 1.55]" in texts_in_row(layout, y)
+
+
+@pytest.mark.parametrize("k", [1, 13, 100])
+def test_no_text_overlaps_and_height_grows(k):
+    res = bcg_result() if k == 13 else synthetic(k)
+    fig, layout = forest_plot(res, title="Outcome")
+    boxes = layout.text_boxes()
+    assert len(boxes) > 3 * k
+    assert overlapping_pairs(boxes) == []
+    # every row gets the same height, so the figure grows linearly with the rows
+    assert fig.get_figheight() == pytest.approx(len(layout.rows) * 0.21 + 0.12 + 0.3 + 0.78)
+    # nothing drawn outside the canvas
+    w, h = fig.bbox.width, fig.bbox.height
+    for b in boxes:
+        assert b.bbox[0] >= 0 and b.bbox[2] <= w and b.bbox[1] >= 0 and b.bbox[3] <= h, b.text
+
+
+def test_single_study_says_heterogeneity_not_estimable():
+    fig, layout = forest_plot(synthetic(1))
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[0] == "Heterogeneity: not estimable (k = 1)"
+    assert layout.pi is None or all(np.isfinite(layout.pi))
+
+
+def test_subgroups_by_allocation():
+    res = bcg_result()
+    sg = bcg_subgroups()
+    fig, layout = forest_plot(res, subgroups=sg, higher_is_better=False)
+    subtotals = [d for d in layout.diamonds if d["kind"] == "subtotal"]
+    assert len(subtotals) == 3
+    for d, (name, g) in zip(subtotals, BCG["subgroups"].items()):
+        assert d["vertices"][:, 0].min() == pytest.approx(g["ci_lb"], abs=1e-4)
+        assert d["vertices"][:, 0].max() == pytest.approx(g["ci_ub"], abs=1e-4)
+    groups = [r["label"] for r in layout.rows if r["kind"] == "group"]
+    assert groups == ["random (k = 7)", "alternate (k = 2)", "systematic (k = 4)"]
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    # metafor: rma(est, sei=se, method="FE") over the three subgroup estimates, QE = 1.8614
+    assert notes[-1] == "Test for subgroup differences: Q = 1.86, df = 2, p = 0.39"
+    # squares keep the overall model's weights inside the groups
+    w = {s["label"]: s["weight"] for s in layout.squares}
+    assert w["TPT Madras, 1980"] == pytest.approx(BCG["overall"]["weights"][7], abs=1e-3)
+    assert overlapping_pairs(layout.text_boxes()) == []
+
+
+def test_long_whisker_is_cut_with_an_arrow():
+    yi = [0.1, 0.2, 0.15, 0.3]
+    vi = [0.01, 0.02, 0.015, 9.0]
+    fig, layout = forest_plot(rma(yi, vi, labels=["A 2001", "B 2002", "C 2003", "D 2004"], measure="MD"))
+    assert [a["label"] for a in layout.arrows] == ["D 2004", "D 2004"]
+    line = next(c for c in layout.ci_lines if c["label"] == "D 2004")
+    assert line["clipped_left"] and line["clipped_right"]
+    assert (line["x0"], line["x1"]) == pytest.approx(layout.xlim)
+
+
+def test_arm_level_columns_and_rob_dots():
+    res = bcg_result()
+    data = pd.DataFrame({k: BCG["data"][k] for k in ("label", "tpos", "tneg", "cpos", "cneg")})
+    columns = [("tpos", ("Vaccinated", "TB+")), ("tneg", ("Vaccinated", "TB\u2212")), ("cpos", ("Control", "TB+")), ("cneg", ("Control", "TB\u2212"))]
+    rob = pd.DataFrame(
+        {
+            "label": ["Aronson, 1948", "Aronson, 1948", "TPT Madras, 1980"],
+            "tool": "RoB2",
+            "domain": ["Randomisation process", "Overall", "Randomisation process"],
+            "judgement": ["Low", "High", "Some concerns"],
+        }
+    )
+    fig, layout = forest_plot(res, data=data, columns=columns, rob=rob)
+    row = texts_in_row(layout, layout.row_y("TPT Madras, 1980"))
+    assert {"505", "87886", "499", "87892"} <= set(row)
+    header = texts_in_row(layout, 0.0)
+    assert header.count("Vaccinated") == 1 and header.count("Control") == 1
+    assert "D1" in texts_in_row(layout, 1.0) and "O" in texts_in_row(layout, 1.0)
+    assert "\u00d7" in texts_in_row(layout, layout.row_y("Aronson, 1948"))
+    assert overlapping_pairs(layout.text_boxes()) == []
