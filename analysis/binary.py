@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from analysis.errors import StatsError
@@ -52,6 +53,7 @@ class BinaryPoolResult:
     vi: np.ndarray
     labels: list[str]
     correction: str
+    weights: np.ndarray  # percent, metafor weights(): b*c/n (OR), c*n1/n (RR), n1*n2/n (RD), V (Peto)
     # Cochran-Mantel-Haenszel test and Tarone's heterogeneity test (MH odds ratio only).
     cmh: float = float("nan")
     cmh_pval: float = float("nan")
@@ -62,6 +64,14 @@ class BinaryPoolResult:
     @property
     def is_ratio(self) -> bool:
         return self.measure in ("OR", "RR", "PETO")
+
+    def study_frame(self) -> pd.DataFrame:
+        """One row per table: label, yi, vi, se, CI at ``level`` (NaN where dropped), weight."""
+        se = np.sqrt(self.vi)
+        z = float(stats.norm.isf((1 - self.level / 100) / 2))
+        return pd.DataFrame({"label": self.labels, "yi": self.yi, "vi": self.vi, "se": se,
+                             "ci_lb": self.yi - z * se, "ci_ub": self.yi + z * se,
+                             "weight": self.weights})
 
     def back_transformed(self) -> tuple[float, float, float]:
         """(estimate, ci_lb, ci_ub) on the natural scale: exp for ratios, as is for RD."""
@@ -274,6 +284,7 @@ def mantel_haenszel(ai, bi, ci, di, *, measure="OR", level=95, labels=None,
             extra["tarone_pval"] = float(stats.chi2.sf(ta, k_pos - 1))
             extra["breslow_day_pval"] = float(stats.chi2.sf(bd, k_pos - 1))
 
+    wi = {"OR": bi * ci / n, "RR": ci * n1 / n, "RD": n1 * n2 / n}[measure]
     k_yi, q, (q_pval, i2, h2) = _heterogeneity(yi, vi, beta)
     return BinaryPoolResult(
         measure=measure, method="MH", k=int(ai.size), k_yi=k_yi, level=float(level),
@@ -281,6 +292,7 @@ def mantel_haenszel(ai, bi, ci, di, *, measure="OR", level=95, labels=None,
         zval=float(zval), pval=pval, q=q, q_df=max(k_yi - 1, 0), q_pval=q_pval, i2=i2, h2=h2,
         yi=yi, vi=vi, labels=labels,
         correction=_correction_text(add, to, drop00, int(dropped.sum()), int(corrected.sum())),
+        weights=100 * wi / wi.sum(),
         cmh=extra.pop("cmh", float("nan")), cmh_pval=extra.pop("cmh_pval", float("nan")),
         tarone=extra.pop("tarone", float("nan")), tarone_pval=extra.pop("tarone_pval", float("nan")),
         extra=extra,
@@ -325,4 +337,5 @@ def peto(ai, bi, ci, di, *, level=95, labels=None, add=0.5, to="only0",
         zval=float(zval), pval=pval, q=q, q_df=max(k_yi - 1, 0), q_pval=q_pval, i2=i2, h2=h2,
         yi=yi, vi=vi, labels=labels,
         correction=_correction_text(add, to, drop00, int(dropped.sum()), int(corrected.sum())),
+        weights=100 * v / sv,
     )

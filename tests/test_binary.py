@@ -31,6 +31,7 @@ def _check(res: BinaryPoolResult, exp: dict):
     assert res.q_df == exp["k_yi"] - 1
     np.testing.assert_allclose(res.yi, _nan(exp["yi"]), rtol=RTOL)
     np.testing.assert_allclose(res.vi, _nan(exp["vi"]), rtol=RTOL)
+    np.testing.assert_allclose(res.weights, _nan(exp["weights"]), rtol=RTOL)
 
 
 # --- source of truth: metafor rma.mh / rma.peto -------------------------------------------
@@ -139,3 +140,37 @@ def test_single_table_has_no_heterogeneity():
     res = mantel_haenszel([3], [7], [5], [5], measure="OR")
     assert res.estimate == pytest.approx(np.log(3 * 5 / (7 * 5)), rel=1e-12)
     assert (res.q, res.q_pval, res.i2, res.h2, res.q_df) == (0.0, 1.0, 0.0, 1.0, 0)
+
+
+# --- source of truth: symmetry of the estimators ----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_table = st.tuples(*[st.integers(1, 40)] * 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_table, min_size=2, max_size=6))
+def test_swapping_groups_negates_estimate(tables):
+    ai, bi, ci, di = (np.array(x) for x in zip(*tables))
+    for measure in ("OR", "RR", "RD"):
+        a = mantel_haenszel(ai, bi, ci, di, measure=measure)
+        b = mantel_haenszel(ci, di, ai, bi, measure=measure)
+        assert b.estimate == pytest.approx(-a.estimate, rel=1e-9, abs=1e-12)
+        assert b.se == pytest.approx(a.se, rel=1e-9)
+        assert b.q == pytest.approx(a.q, rel=1e-9, abs=1e-9)
+    a, b = peto(ai, bi, ci, di), peto(ci, di, ai, bi)
+    assert b.estimate == pytest.approx(-a.estimate, rel=1e-9, abs=1e-12)
+    assert b.se == pytest.approx(a.se, rel=1e-9)
+
+
+def test_study_frame_rows_and_weights():
+    t = REF["tables"]["nielweise2007"]
+    res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure="OR", labels=t["labels"])
+    f = res.study_frame()
+    assert list(f["label"]) == t["labels"]
+    assert f["weight"].sum() == pytest.approx(100)
+    row = f.iloc[0]
+    assert row["ci_ub"] - row["yi"] == pytest.approx(1.959963984540054 * np.sqrt(row["vi"]))
+    assert f["yi"].isna().sum() == 1

@@ -177,3 +177,31 @@ def test_bad_sheets_raise_input_error():
         tally(_ae([("alpha2019", "", "any", None, None, "", "none")]), ARMS)
     with pytest.raises(InputError, match="missing column"):
         tally(AE.drop(columns=["status"]), ARMS)
+
+
+def test_whole_study_rows_and_term_specific_none():
+    ae = _ae([
+        ("alpha2019", "", "syncope", 1, None, "severe", "reported"),
+        ("alpha2019", "", "vertigo", None, None, "", "reported_none"),
+        ("beta2020", "tms", "vertigo", 2, 15, "", "reported"),
+        ("beta2020", "sham", "vertigo", None, None, "", "not_reported"),
+    ])
+    res = tally(ae, ARMS)
+    # Whole-study syncope: denominator is the sum over arms (11 analysed + 12 randomised).
+    r = _cell(res.per_study, study="alpha2019", event="syncope")
+    assert (r["arm"], r["role"], r["events"], r["at_risk"]) == ("", "", 1, 23)
+    assert r["at_risk_source"] == "n_analysed+n_randomised (all arms)"
+    tot = _cell(res.totals, event="syncope", role="total")
+    assert (tot["events"], tot["at_risk"]) == (1, 23)
+    assert not ((res.totals["event"] == "syncope") & (res.totals["role"] == "active")).any()
+    # reported_none for vertigo only: zero vertigo in both arms, syncope untouched.
+    v = res.per_study[(res.per_study["study"] == "alpha2019") & (res.per_study["event"] == "vertigo")]
+    assert sorted(zip(v["arm"], v["events"], v["at_risk"])) == [("sham", 0, 12), ("tms", 0, 11)]
+    # beta2020: sham vertigo not reported -> missing, not zero; its 13 are not counted.
+    m = res.missing
+    assert ((m["study"] == "beta2020") & (m["event"] == "vertigo")
+            & (m["reason"] == "vertigo not reported for arm sham")).sum() == 1
+    tot = _cell(res.totals, event="vertigo", role="control")
+    assert (tot["events"], tot["at_risk"], tot["studies"]) == (0, 12, 1)
+    tot = _cell(res.totals, event="vertigo", role="active")
+    assert (tot["events"], tot["at_risk"], tot["studies"]) == (2, 26, 2)

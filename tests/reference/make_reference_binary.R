@@ -22,7 +22,8 @@ pool_summary <- function(res) {
     yi = num(res$yi.f), vi = num(res$vi.f),
     cmh = num(res$MH), cmh_pval = num(res$MHp),
     tarone = num(res$TA), tarone_pval = num(res$TAp),
-    breslow_day = num(res$BD)
+    breslow_day = num(res$BD),
+    weights = num(weights(res))
   )
 }
 
