@@ -38,7 +38,7 @@ PER_STUDY_COLUMNS = ["study", "arm", "role", "event", "events", "at_risk", "at_r
 TOTALS_COLUMNS = ["event", "role", "events", "at_risk", "studies", "proportion", "ci_lb",
                   "ci_ub", "note"]
 MISSING_COLUMNS = ["event", "study", "reason"]
-POOLED_COLUMNS = ["event", "method", "measure", "k", "estimate", "se", "ci_lb", "ci_ub", "zval",
+POOLED_COLUMNS = ["event", "code", "method", "measure", "k", "estimate", "se", "ci_lb", "ci_ub", "zval",
                   "pval", "q", "q_pval", "i2", "exp_estimate", "exp_ci_lb", "exp_ci_ub",
                   "studies", "reason"]
 
@@ -187,8 +187,20 @@ def _records(study, term, rows, arms: _Arms, via_any: bool):
     return recs, missing
 
 
-def tally(adverse_events: pd.DataFrame, arms: pd.DataFrame, *, level=95) -> SafetyTally:
-    """Tally adverse events per study and arm, totals by role with exact CIs, and pooling."""
+def tally(adverse_events: pd.DataFrame, arms: pd.DataFrame, *, level=95,
+          methods=("MH_RD", "PETO_OR"), min_studies=2) -> SafetyTally:
+    """Tally adverse events per study and arm, totals by role with exact CIs, and pooling.
+
+    ``methods`` (analysis plan codes): ``MH_RD`` Mantel-Haenszel risk difference,
+    ``PETO_OR`` Peto odds ratio; each is computed per event term when at least
+    ``min_studies`` studies give counts and denominators for an active and a control arm.
+    """
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in _METHODS]
+    if unknown:
+        raise StatsError(f"unknown safety method(s) {', '.join(unknown)}; use MH_RD or PETO_OR")
+    if int(min_studies) < 1:
+        raise StatsError(f"min_studies must be at least 1, got {min_studies}")
     _check_columns(adverse_events, AE_COLUMNS, "adverse_events.csv")
     arm_info = _Arms(arms)
     ae = adverse_events.copy()
@@ -245,7 +257,7 @@ def tally(adverse_events: pd.DataFrame, arms: pd.DataFrame, *, level=95) -> Safe
     missing_df = pd.DataFrame(missing, columns=MISSING_COLUMNS).drop_duplicates(ignore_index=True)
 
     totals = _totals(per_study, terms, level)
-    pooled, results = _pooled(per_study, terms, level)
+    pooled, results = _pooled(per_study, terms, level, methods, int(min_studies))
     return SafetyTally(per_study=per_study, totals=totals, missing=missing_df, pooled=pooled,
                        level=float(level), events=terms, pooled_results=results)
 
@@ -276,7 +288,10 @@ def _totals(per_study, terms, level):
     return pd.DataFrame(rows, columns=TOTALS_COLUMNS)
 
 
-def _pooled(per_study, terms, level):
+_METHODS = {"MH_RD": ("MH", "RD"), "PETO_OR": ("Peto", "PETO")}
+
+
+def _pooled(per_study, terms, level, methods, min_studies):
     rows, results = [], {}
     for term in terms:
         sub = per_study[(per_study["event"] == term) & per_study["role"].isin(["active", "control"])]
@@ -294,14 +309,18 @@ def _pooled(per_study, terms, level):
                 tables.append((a, n1 - a, c, n2 - c))
                 labels.append(study)
         base = dict(event=term, k=len(tables), studies=", ".join(labels))
-        if len(tables) < 2:
+        if len(tables) < min_studies:
             reason = (f"{len(tables)} stud{'y' if len(tables) == 1 else 'ies'} with counts and "
-                      "denominators in both an active and a control arm; pooling needs 2 or more")
-            for method, measure in (("MH", "RD"), ("Peto", "PETO")):
-                rows.append(dict(base, method=method, measure=measure, reason=reason))
+                      f"denominators in both an active and a control arm; pooling needs "
+                      f"{min_studies} or more")
+            for code in methods:
+                method, measure = _METHODS[code]
+                rows.append(dict(base, code=code, method=method, measure=measure, reason=reason))
             continue
         ai, bi, ci, di = (np.array(x, dtype=float) for x in zip(*tables))
-        for method, measure in (("MH", "RD"), ("Peto", "PETO")):
+        for code in methods:
+            method, measure = _METHODS[code]
+            base["code"] = code
             try:
                 res = (mantel_haenszel(ai, bi, ci, di, measure="RD", level=level, labels=labels)
                        if method == "MH" else peto(ai, bi, ci, di, level=level, labels=labels))

@@ -240,6 +240,14 @@ class TrimFillResult:
     pooled: PoolResult  # fit of the augmented data (the original fit when k0 = 0)
     original: PoolResult
 
+    @property
+    def filled_yi(self) -> np.ndarray:
+        return self.yi[self.fill]
+
+    @property
+    def filled_vi(self) -> np.ndarray:
+        return self.vi[self.fill]
+
 
 def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, level=95,
              labels=None, measure="GEN", maxiter=100) -> TrimFillResult:

@@ -205,3 +205,13 @@ def test_whole_study_rows_and_term_specific_none():
     assert (tot["events"], tot["at_risk"], tot["studies"]) == (0, 12, 1)
     tot = _cell(res.totals, event="vertigo", role="active")
     assert (tot["events"], tot["at_risk"], tot["studies"]) == (2, 26, 2)
+
+
+def test_methods_and_min_studies_follow_the_plan(result):
+    res = tally(AE, ARMS, methods=("PETO_OR",), min_studies=3)
+    assert list(res.pooled["code"].unique()) == ["PETO_OR"]
+    row = _cell(res.pooled, event="headache", code="PETO_OR")
+    assert row["k"] == 2 and "pooling needs 3 or more" in row["reason"]
+    assert list(result.pooled[result.pooled["event"] == "headache"]["code"]) == ["MH_RD", "PETO_OR"]
+    with pytest.raises(StatsError, match="MH_OR"):
+        tally(AE, ARMS, methods=("MH_OR",))

@@ -151,6 +151,8 @@ def test_trimfill_adds_studies_on_the_side_given():
     assert forced.pooled.estimate == pytest.approx(auto.pooled.estimate, rel=1e-12)
     # Filled studies mirror observed ones around the trimmed estimate: below it on the left.
     assert (forced.yi[forced.fill] < auto.original.estimate).all()
+    np.testing.assert_array_equal(forced.filled_yi, forced.yi[-7:])
+    np.testing.assert_array_equal(forced.filled_vi, forced.vi[-7:])
     assert forced.pooled.estimate < forced.original.estimate
     with pytest.raises(StatsError):
         trimfill(d["yi"][:1], d["vi"][:1])
