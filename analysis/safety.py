@@ -143,7 +143,7 @@ class _Arms:
 
 def _records(study, term, rows, arms: _Arms, via_any: bool):
     """Per-study records and missing entries for one study and term from its status rows."""
-    recs, missing = [], []
+    recs, missing, empty_arms = [], [], set()
     reported = rows[rows["_status"] == "reported"]
     none_rows = rows[rows["_status"] == "reported_none"]
     not_rep = rows[rows["_status"] == "not_reported"]
@@ -154,6 +154,7 @@ def _records(study, term, rows, arms: _Arms, via_any: bool):
         if ev.isna().any():
             missing.append((term, study, f"status reported but events empty"
                                          f"{' for arm ' + arm if arm else ''}"))
+            empty_arms.add(arm)
             continue
         at_risk = grp["_at_risk"].dropna()
         n, src = arms.denominator(study, arm, float(at_risk.max()) if len(at_risk) else np.nan)
@@ -172,7 +173,7 @@ def _records(study, term, rows, arms: _Arms, via_any: bool):
                              severity=""))
 
     # Arm-level counts that leave out an arm of the study: that arm is missing, not zero.
-    covered = {r["arm"] for r in recs} | set(not_rep["_arm"])
+    covered = {r["arm"] for r in recs} | set(not_rep["_arm"]) | empty_arms
     if recs and "" not in covered:
         for a in arms.arms_of(study):
             if a["arm"] not in covered:

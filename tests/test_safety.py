@@ -215,3 +215,12 @@ def test_methods_and_min_studies_follow_the_plan(result):
     assert list(result.pooled[result.pooled["event"] == "headache"]["code"]) == ["MH_RD", "PETO_OR"]
     with pytest.raises(StatsError, match="MH_OR"):
         tally(AE, ARMS, methods=("MH_OR",))
+
+
+def test_reported_row_without_count_is_missing_once():
+    ae = _ae([("alpha2019", "tms", "headache", 2, None, "", "reported"),
+              ("alpha2019", "sham", "headache", None, None, "", "reported")])
+    res = tally(ae, ARMS)
+    m = res.missing[(res.missing["study"] == "alpha2019") & (res.missing["event"] == "headache")]
+    assert list(m["reason"]) == ["status reported but events empty for arm sham"]
+    assert list(res.per_study["arm"]) == ["tms"]
