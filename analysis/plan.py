@@ -26,6 +26,7 @@ ESTIMATORS = ("REML", "ML", "DL", "HE", "FE")
 MULTI_ARM = ("combine_active", "exclude")
 SUBGROUP_VARIABLES = ("protocol_family", "phase", "coil_type", "scope", "limb_focus", "design")
 SAFETY_METHODS = ("MH_RD", "PETO_OR")
+SAFETY_STUDIES = ("included", "all_in_sheet")
 
 FORM_WORDS = {
     "change": "change from baseline",
@@ -68,6 +69,7 @@ class OutcomePlan:
 @dataclass(frozen=True)
 class SafetyPlan:
     events: str
+    studies: str
     methods: tuple[str, ...]
     min_studies: int
     level: float
@@ -126,7 +128,9 @@ class AnalysisPlan:
                          "studies in each of two or more groups.")
         methods = " and ".join({"MH_RD": "Mantel-Haenszel risk difference",
                                 "PETO_OR": "Peto odds ratio"}[m] for m in self.safety.methods)
-        lines.append(f"- Safety: adverse events tallied per event term as recorded; {methods} "
+        scope = ("the included studies" if self.safety.studies == "included"
+                 else "every study in the adverse-event sheet, including trials cited only for safety")
+        lines.append(f"- Safety: adverse events of {scope}, tallied per event term as recorded; {methods} "
                      f"when at least {self.safety.min_studies} studies report the event in both "
                      "arms with known denominators; exact (Clopper-Pearson) intervals for proportions.")
         lines += ["", "| Outcome | Measure | Data accepted | Direction | Analysis |",
@@ -292,9 +296,10 @@ def parse_plan(raw) -> AnalysisPlan:
                                       _int(s["min_per_group"], f"{p}.min_per_group", 1),
                                       _text(s["label"], f"{p}.label")))
 
-    skeys = ("events", "methods", "min_studies", "level", "rule")
+    skeys = ("events", "studies", "methods", "min_studies", "level", "rule")
     s = _mapping(raw["safety"], "safety", skeys, skeys)
     safety = SafetyPlan(_choice(s["events"], "safety.events", ("as_in_sheet",)),
+                        _choice(s["studies"], "safety.studies", SAFETY_STUDIES),
                         _list(s["methods"], "safety.methods", SAFETY_METHODS),
                         _int(s["min_studies"], "safety.min_studies", 2),
                         _level(s["level"], "safety.level"),
