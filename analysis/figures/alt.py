@@ -49,12 +49,16 @@ def funnel_alt(result, k_filled: int, t, ratio: bool) -> str:
 
 
 def sensitivity_alt(kind: str, frame, label_col: str, t, name: str) -> str:
-    what = {"leave_one_out": "Leave-one-out analysis", "cumulative": "Cumulative meta-analysis"}[kind]
+    scale = " (log scale)" if getattr(t, "__name__", "") == "exp" else ""
+    if kind == "leave_one_out":
+        what = f"Leave-one-out analysis: the {name.lower()}{scale} pooled again with each of {len(frame)} studies omitted in turn."
+    else:
+        what = f"Cumulative meta-analysis: the {name.lower()}{scale} pooled as {len(frame)} studies are added one at a time."
     if not len(frame):
-        return f"{what}: no rows."
+        return what
     lo = frame.loc[frame["estimate"].idxmin()]
     hi = frame.loc[frame["estimate"].idxmax()]
     return (
-        f"{what} of {len(frame)} steps, {name.lower()}. Pooled estimates run from {fmt_num(t(lo['estimate']))} "
-        f"({lo[label_col]}) to {fmt_num(t(hi['estimate']))} ({hi[label_col]})."
+        f"{what} Estimates run from {fmt_num(t(lo['estimate']))} ({lo[label_col]}) "
+        f"to {fmt_num(t(hi['estimate']))} ({hi[label_col]})."
     )

@@ -86,7 +86,7 @@ def _subgroup_parts(sg) -> tuple[list[tuple[str, Any]], Any, Any, Any, Any]:
     items = list(groups.items()) if hasattr(groups, "items") else list(groups)
     q = get(sg, "q_between", "qb", "qm")
     df = get(sg, "df", "q_between_df", "qm_df")
-    p = get(sg, "p", "pval", "q_between_p", "qm_p")
+    p = get(sg, "q_between_pval", "p", "pval", "q_between_p", "qm_p")
     overall = get(sg, "overall")
     return items, q, df, p, overall
 

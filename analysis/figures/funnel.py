@@ -45,13 +45,16 @@ def _filled_points(trimfill) -> tuple[np.ndarray, np.ndarray, Any]:
         mask = np.asarray(get(trimfill, "fill", "filled", default=[]), dtype=bool)
         all_yi = np.asarray(get(trimfill, "yi", default=get(adjusted, "yi", default=[])), dtype=float)
         all_vi = np.asarray(get(trimfill, "vi", default=get(adjusted, "vi", default=[])), dtype=float)
-        yi, vi = all_yi[mask], all_vi[mask] if len(mask) else (np.empty(0), np.empty(0))
+        if len(mask) != len(all_yi):
+            return np.empty(0), np.empty(0), adjusted
+        yi, vi = all_yi[mask], all_vi[mask]
     return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), adjusted
 
 
 def funnel_plot(
     result,
     *,
+    funnel=None,
     trimfill=None,
     transform: Callable | None = None,
     xlabel: str | None = None,
@@ -61,14 +64,20 @@ def funnel_plot(
 ) -> tuple[Figure, FunnelLayout]:
     """Effect (x) against standard error (y, 0 at the top) for `result` (a PoolResult).
 
+    `funnel` (analysis.sensitivity.FunnelData) supplies the points and the pseudo
+    confidence lines; without it they come from the result's yi and vi.
     Shaded regions mark where a study would be significant at 10%, 5% and 1% around
     `null`; dashed lines are the pseudo 95% confidence region around the pooled estimate.
     """
     measure = str(get(result, "measure", default="GEN"))
     ratio = is_ratio(measure)
     t = transform or (np.exp if ratio else identity)
-    yi = np.asarray(get(result, "yi"), dtype=float)
-    se = np.sqrt(np.asarray(get(result, "vi"), dtype=float))
+    if funnel is not None:
+        yi = funnel.points["yi"].to_numpy(dtype=float)
+        se = funnel.points["sei"].to_numpy(dtype=float)
+    else:
+        yi = np.asarray(get(result, "yi"), dtype=float)
+        se = np.sqrt(np.asarray(get(result, "vi"), dtype=float))
     f_yi, f_vi, adjusted = _filled_points(trimfill)
     f_se = np.sqrt(f_vi)
     est = float(get(result, "estimate"))
@@ -99,7 +108,12 @@ def funnel_plot(
                     outer = np.full(2, hi + pad if sign > 0 else lo - pad)
                 ax.fill_betweenx(s_grid, inner, outer, color=colour, lw=0, zorder=0)
             handles.append(Patch(facecolor=colour, label=labels[i]))
-    ax.plot([est - Z95 * se_max, est, est + Z95 * se_max], [se_max, 0, se_max], ls="--", color=style.INK, lw=0.7, zorder=2)
+    if funnel is not None:
+        c = funnel.contour
+        ax.plot(c["ci_lb"], c["sei"], ls="--", color=style.INK, lw=0.7, zorder=2)
+        ax.plot(c["ci_ub"], c["sei"], ls="--", color=style.INK, lw=0.7, zorder=2)
+    else:
+        ax.plot([est - Z95 * se_max, est, est + Z95 * se_max], [se_max, 0, se_max], ls="--", color=style.INK, lw=0.7, zorder=2)
     ax.axvline(est, color=style.INK, lw=0.9, zorder=2)
     handles.append(Line2D([], [], color=style.INK, lw=0.9, label="Pooled estimate"))
     adj_x = None

@@ -103,18 +103,18 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
         sub = frame[frame["tool"] == tl]
         panels.append((tl, sub, list(dict.fromkeys(sub[key].astype(str))), domain_order(sub["domain"])))
     max_dom = max(len(p[3]) for p in panels)
-    legend_lines = max(len(p[3]) for p in panels) + 1
     w_dom_names = text_width_in(fig, [f"D{i+1}: {d}" for p in panels for i, d in enumerate(p[3])], fontsize=style.FONT_SIZE - 0.5)
-    w_judg = text_width_in(fig, [JUDGEMENTS[j][2] for j in JUDGEMENTS], fontsize=style.FONT_SIZE - 0.5) + 0.3
+    w_judg = text_width_in(fig, [JUDGEMENTS[j][2] for j in JUDGEMENTS], fontsize=style.FONT_SIZE - 0.5) + 0.7
     width = max(w_study + max_dom * cell + 0.4, w_dom_names + w_judg + 0.5)
-    heights = [0.35 + len(p[2]) * cell + 0.15 + legend_lines * 0.15 + 0.2 for p in panels]
+    # key lines under each grid: the domain names, or the judgement legend if longer
+    heights = [0.5 + len(p[2]) * cell + 0.25 + max(len(p[3]) - 1, len(ORDER.get(p[0], JUDGEMENTS)) + 1) * 0.15 + 0.1 for p in panels]
     height = sum(heights)
     fig.set_size_inches(width, height)
     layout = RobLayout(fig=fig, tools=tools)
     top = height
     for (tl, sub, studies, domains), h in zip(panels, heights):
         grid_h = len(studies) * cell
-        ax = fig.add_axes((w_study / width, (top - 0.35 - grid_h) / height, len(domains) * cell / width, grid_h / height))
+        ax = fig.add_axes((w_study / width, (top - 0.5 - grid_h) / height, len(domains) * cell / width, grid_h / height))
         ax.set_xlim(-0.5, len(domains) - 0.5)
         ax.set_ylim(len(studies) - 0.5, -0.5)
         ax.set_xticks(range(len(domains)), [f"D{i+1}" if not d.lower().startswith("overall") else "Overall" for i, d in enumerate(domains)])
@@ -123,7 +123,7 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
         ax.tick_params(length=0)
         for s in ax.spines.values():
             s.set_visible(False)
-        ax.set_title(tl, loc="left", fontsize=style.FONT_SIZE + 0.5, fontweight="bold", pad=14)
+        ax.set_title(tl, loc="left", fontsize=style.FONT_SIZE + 0.5, fontweight="bold", pad=18)
         for st, d, j in zip(sub[key].astype(str), sub["domain"].astype(str), sub["_j"]):
             x, y = domains.index(d), studies.index(st)
             colour, symbol, _ = JUDGEMENTS[j]
@@ -132,7 +132,7 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
             layout.cells.append({"tool": tl, "study": st, "domain": d, "judgement": j, "x": x, "y": y})
         ax.hlines(np.arange(len(studies) + 1) - 0.5, -0.5, len(domains) - 0.5, color=style.GRID_COLOUR, lw=0.5, zorder=1)
         # domain key and judgement legend under the grid
-        y0 = (top - 0.35 - grid_h - 0.2) / height
+        y0 = (top - 0.5 - grid_h - 0.2) / height
         for i, d in enumerate(domains):
             if d.lower().startswith("overall"):
                 continue
@@ -173,7 +173,7 @@ def rob_summary(rob: pd.DataFrame, *, weights: dict | None = None, tool: str | N
     w_names = text_width_in(fig, [d for _, ds in doms_all for d in ds], fontsize=style.FONT_SIZE) + 0.25
     bar_w = 3.6
     bar_h = 0.26
-    heights = [0.45 + len(ds) * bar_h + 0.55 for _, ds in doms_all]
+    heights = [0.45 + len(ds) * bar_h + 0.6 for _, ds in doms_all]
     width = w_names + bar_w + 0.3
     height = sum(heights)
     fig.set_size_inches(width, height)
@@ -208,7 +208,9 @@ def rob_summary(rob: pd.DataFrame, *, weights: dict | None = None, tool: str | N
         what = "weight" if weights else "studies"
         ax.set_title(f"{tl} (share of {what})", loc="left", fontsize=style.FONT_SIZE + 0.5, fontweight="bold")
         handles = [Patch(facecolor=JUDGEMENTS[j][0], label=JUDGEMENTS[j][2]) for j in order]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=len(handles), fontsize=style.FONT_SIZE - 0.5, handlelength=1.0, columnspacing=1.0)
+        # placed in inches below the axis so it keeps its distance whatever the panel height
+        bottom_in = top - 0.45 - len(domains) * bar_h
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(w_names + bar_w / 2, bottom_in - 0.27), bbox_transform=fig.dpi_scale_trans, ncols=len(handles), fontsize=style.FONT_SIZE - 0.5, handlelength=1.0, columnspacing=1.0)
         top -= h
     layout.alt = (
         f"Risk-of-bias summary ({', '.join(tools)}): for each domain a bar split by judgement, as a share of "

@@ -1,0 +1,120 @@
+"""A labelled dot-and-whisker chart, one row per line of text, shared by the sensitivity and safety plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
+
+from . import style
+from ._common import TextBox, new_figure, text_boxes, text_width_in
+
+MARGIN_IN = 0.12
+GAP_IN = 0.2
+FOOTER_IN = 0.55
+
+
+@dataclass
+class RowChartLayout:
+    fig: Figure
+    ax: Any
+    rows: list[dict] = field(default_factory=list)  # label, y, est, lb, ub, texts
+    points: list[dict] = field(default_factory=list)  # label, x, y
+    whiskers: list[dict] = field(default_factory=list)  # label, y, x0, x1
+    reference: tuple[float, float, float] | None = None  # estimate, ci_lb, ci_ub
+    texts: list = field(default_factory=list)
+    alt: str = ""
+
+    def text_boxes(self) -> list[TextBox]:
+        self.fig.canvas.draw()
+        return text_boxes(self.fig, list(self.texts) + list(self.ax.get_xticklabels()) + [self.ax.xaxis.label])
+
+
+def row_chart(
+    rows: Sequence[dict],
+    *,
+    headers: Sequence[str],
+    label_header: str,
+    xlim: tuple[float, float],
+    xlabel: str,
+    ticks: tuple[Sequence[float], Sequence[str]] | None = None,
+    reference: tuple[float, float, float] | None = None,
+    null: float | None = None,
+    title: str | None = None,
+    plot_width_in: float = 2.6,
+) -> RowChartLayout:
+    """Rows: dicts with label, and optional bold, indent, est, lb, ub, colour, marker, cells (one per header)."""
+    fig = new_figure()
+    kw = {"fontsize": style.FONT_SIZE}
+    n = len(rows) + 1
+    w_label = max(
+        text_width_in(fig, [("   " * r.get("indent", 0)) + r["label"] for r in rows if not r.get("bold")], **kw),
+        text_width_in(fig, [r["label"] for r in rows if r.get("bold")] + [label_header], fontweight="bold", **kw),
+    )
+    w_cols = [
+        text_width_in(fig, [r.get("cells", [""] * len(headers))[i] for r in rows] + [h], fontweight="bold", **kw)
+        for i, h in enumerate(headers)
+    ]
+    x_plot = MARGIN_IN + w_label + GAP_IN
+    rights = []
+    x = x_plot + plot_width_in
+    for w in w_cols:
+        x += GAP_IN + w
+        rights.append(x)
+    width = x + MARGIN_IN
+    top = MARGIN_IN + (0.3 if title else 0.0)
+    height = top + n * style.ROW_HEIGHT_IN + FOOTER_IN
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes((x_plot / width, FOOTER_IN / height, plot_width_in / width, n * style.ROW_HEIGHT_IN / height))
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(*xlim)
+    ax.set_yticks([])
+    for s in ("left", "right", "top"):
+        ax.spines[s].set_visible(False)
+    ax.patch.set_alpha(0.0)
+    tr = blended_transform_factory(fig.transFigure, ax.transData)
+    layout = RowChartLayout(fig=fig, ax=ax, reference=reference)
+
+    def put(xin, y, s, ha="left", **extra):
+        if s:
+            layout.texts.append(ax.text(xin / width, y, s, transform=tr, ha=ha, va="center", fontsize=style.FONT_SIZE, **extra))
+
+    put(MARGIN_IN, 0, label_header, fontweight="bold")
+    for h, r in zip(headers, rights):
+        put(r, 0, h, ha="right", fontweight="bold")
+    if reference is not None:
+        est, lb, ub = reference
+        ax.axvspan(lb, ub, ymin=0, ymax=1 - 1 / n, color=style.GRID_COLOUR, alpha=0.6, lw=0, zorder=0)
+        ax.plot([est, est], [0.5, n - 0.5], color=style.INK, ls="--", lw=0.7, zorder=1)
+    if null is not None and xlim[0] <= null <= xlim[1]:
+        ax.plot([null, null], [0.5, n - 0.5], color=style.INK, lw=0.6, zorder=1)
+    for i, r in enumerate(rows, start=1):
+        y = float(i)
+        put(MARGIN_IN, y, ("   " * r.get("indent", 0)) + r["label"], fontweight="bold" if r.get("bold") else "normal", color=r.get("text_colour", style.INK))
+        for s, right in zip(r.get("cells", []), rights):
+            put(right, y, s, ha="right")
+        est = r.get("est")
+        entry = {"label": r["label"], "y": y, "est": est, "lb": r.get("lb"), "ub": r.get("ub")}
+        layout.rows.append(entry)
+        if est is None or not np.isfinite(est):
+            continue
+        colour = r.get("colour", style.STUDY_COLOUR)
+        if r.get("lb") is not None and np.isfinite(r["lb"]) and np.isfinite(r["ub"]):
+            lo, hi = max(r["lb"], xlim[0]), min(r["ub"], xlim[1])
+            ax.plot([lo, hi], [y, y], color=colour, lw=0.9, zorder=2)
+            layout.whiskers.append({"label": r["label"], "y": y, "x0": lo, "x1": hi})
+        ax.plot([est], [y], marker=r.get("marker", "s"), ms=r.get("ms", 4.5), color=colour, mew=0, zorder=3)
+        layout.points.append({"label": r["label"], "x": est, "y": y})
+    if ticks is not None:
+        ax.set_xticks(list(ticks[0]), list(ticks[1]))
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.set_xlabel(xlabel)
+    if title:
+        layout.texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.FONT_SIZE + 1, fontweight="bold"))
+    return layout
