@@ -1,0 +1,220 @@
+"""Rebuild the corpus of broken projects: `python tests/broken/build_corpus.py`.
+
+`_base/` is a tiny project that validates clean. Each other folder holds the files that
+replace the base's to introduce one fault, and `expected.txt`, the exact problems
+`review validate` must report (one per line, in order). Tests read only the folders.
+"""
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCHEMA = HERE.parents[1] / "extraction" / "datapackage.json"
+
+
+def columns():
+    import json
+
+    pkg = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in pkg["resources"]}
+
+
+COLS = columns()
+
+
+def sheet(name, rows, header=None):
+    header = header or COLS[name]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in header])
+    return out.getvalue()
+
+
+SRC = dict(source="10.0000/example", location="Table 2")
+STUDIES = [
+    dict(study="alpha2020", label="Alpha 2020", year="2020", identified="yes", included="yes", scope="lower-limb", design="rct", n_total="20", **SRC),
+    dict(study="beta2021", label="Beta 2021", year="2021", identified="yes", included="yes", scope="upper-limb", design="rct", n_total="30", **SRC),
+]
+ARMS = [
+    dict(study="alpha2020", arm="active", label="Active", role="active", n_randomised="10", n_analysed="9", **SRC),
+    dict(study="alpha2020", arm="sham", label="Sham", role="control", n_randomised="10", n_analysed="10", **SRC),
+    dict(study="beta2021", arm="active", label="Active", role="active", n_randomised="15", **SRC),
+    dict(study="beta2021", arm="sham", label="Sham", role="control", n_randomised="15", **SRC),
+]
+BBS = dict(outcome="BBS", scale="Berg Balance Scale", scale_min="0", scale_max="56", higher_is_better="yes", unit="points")
+OUTCOMES = [
+    dict(study="alpha2020", arm="active", timepoint="post", form="post", mean="40.5", sd="6.1", n="9", **BBS, **SRC),
+    dict(study="alpha2020", arm="sham", timepoint="post", form="post", mean="35.2", sd="7.3", n="10", **BBS, **SRC),
+    dict(study="beta2021", arm="active", comparator="sham", outcome="FMA_UE", timepoint="week 4", form="contrast", contrast_measure="MD", contrast="3.1", ci_lb="0.4", ci_ub="5.8", **SRC),
+    dict(study="beta2021", arm="active", comparator="sham", outcome="grip_strength", timepoint="week 4", form="p_value_only", p_value="0.21", note="Between-group test only.", **SRC),
+]
+AE = [
+    dict(study="alpha2020", arm="active", event="headache", events="1", at_risk="10", status="reported", **SRC),
+    dict(study="alpha2020", arm="sham", event="any", events="0", at_risk="10", status="reported_none", **SRC),
+    dict(study="beta2021", event="any", status="not_reported", note="Not mentioned.", **SRC),
+]
+PRISMA = [
+    dict(data="database_results", label="PubMed", n="120", status="reported", **SRC),
+    dict(data="database_results", label="EMBASE", status="not_reported", note="Not given.", **SRC),
+    dict(data="total_studies", label="Studies included", n="2", status="reported", **SRC),
+]
+BIB = """@article{alpha2020,
+  author = {Alpha, Ann and Other, Otto},
+  title = {A trial},
+  journal = {Journal},
+  year = {2020}
+}
+
+@article{beta2021,
+  author = {Beta, Bob},
+  title = {Another trial},
+  journal = {Journal},
+  year = {2021}
+}
+"""
+
+BASE = {
+    "extraction/studies.csv": sheet("studies", STUDIES),
+    "extraction/arms.csv": sheet("arms", ARMS),
+    "extraction/outcomes.csv": sheet("outcomes", OUTCOMES),
+    "extraction/adverse_events.csv": sheet("adverse_events", AE),
+    "extraction/prisma.csv": sheet("prisma", PRISMA),
+    "extraction/risk_of_bias.csv": sheet("risk_of_bias", []),
+    "references.bib": BIB,
+}
+
+
+def changed(rows, index, **new):
+    rows = [dict(r) for r in rows]
+    rows[index].update(new)
+    return rows
+
+
+def dropped(header, col):
+    return [c for c in header if c != col]
+
+
+CASES = {}
+
+
+def case(name, files, expected):
+    CASES[name] = (files, expected)
+
+
+case("integer_type", {"extraction/arms.csv": sheet("arms", changed(ARMS, 0, n_randomised="ten"))},
+     ["arms.csv:2:n_randomised: not an integer (ten)"])
+case("number_type", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 0, mean="40,5"))},
+     ["outcomes.csv:2:mean: not a number (40,5)"])
+case("required_empty", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 1, label=""))},
+     ["studies.csv:3:label: required value is empty"])
+case("enum_value", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 0, design="RCT"))},
+     ["studies.csv:2:design: not one of rct, non_randomised, single_group, crossover, case_report (RCT)"])
+case("pattern_arm_id", {"extraction/adverse_events.csv": sheet("adverse_events", changed(AE, 0, arm="Active arm"))},
+     ["adverse_events.csv:2:arm: does not match the pattern ^[a-z0-9_]+$ (Active arm)",
+      "adverse_events.csv:2:arm: not in arms.csv for study alpha2020 (Active arm)"])
+case("sd_zero", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 1, sd="0"))},
+     ["outcomes.csv:3:sd: must be greater than 0 (0)"])
+case("n_zero", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 0, n="0"))},
+     ["outcomes.csv:2:n: below the minimum 1 (0)"])
+case("p_value_above_one", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 3, p_value="1.2"))},
+     ["outcomes.csv:5:p_value: above the maximum 1 (1.2)"])
+case("events_above_at_risk", {"extraction/adverse_events.csv": sheet("adverse_events", changed(AE, 0, events="12"))},
+     ["adverse_events.csv:2:events: larger than at_risk 10 (12)"])
+case("post_mean_outside_scale", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 0, mean="60"))},
+     ["outcomes.csv:2:mean: outside the scale range [0, 56] (60)"])
+case("scale_bounds_reversed", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 1, scale_min="56", scale_max="0"))},
+     ["outcomes.csv:3:scale_max: not above scale_min 56 (0)"])
+case("contrast_outside_ci", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 2, contrast="6.2"))},
+     ["outcomes.csv:4:contrast: outside its confidence interval [0.4, 5.8] (6.2)"])
+case("ci_reversed", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 2, ci_lb="5.8", ci_ub="0.4"))},
+     ["outcomes.csv:4:ci_lb: above ci_ub 0.4 (5.8)"])
+case("contrast_without_measure", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 2, contrast_measure=""))},
+     ["outcomes.csv:4:contrast_measure: required when form is contrast"])
+case("p_value_row_without_note", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 3, note=""))},
+     ["outcomes.csv:5:note: required when form is p_value_only (the words or test reported)"])
+case("empty_sd_without_note", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 1, sd=""))},
+     ["outcomes.csv:3:note: required to say why sd is empty"])
+case("n_analysed_above_randomised", {"extraction/arms.csv": sheet("arms", changed(ARMS, 0, n_analysed="11"))},
+     ["arms.csv:2:n_analysed: larger than n_randomised 10 (11)"])
+case("arms_do_not_add_up", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 1, n_total="31"))},
+     ["studies.csv:3:n_total: the arms' n_randomised add up to 30 (arms.csv lines 4, 5) (31)"])
+case("study_not_in_bib", {"extraction/studies.csv": sheet("studies", STUDIES + [dict(STUDIES[0], study="gamma2022", label="Gamma 2022", year="2022", n_total="")])},
+     ["studies.csv:4:study: not a key of references.bib (gamma2022)"])
+case("study_not_in_studies", {"extraction/arms.csv": sheet("arms", ARMS + [dict(ARMS[0], study="delta2019")])},
+     ["arms.csv:6:study: not in studies.csv (delta2019)"])
+case("arm_not_in_arms", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 1, arm="placebo"))},
+     ["outcomes.csv:3:arm: not in arms.csv for study alpha2020 (placebo)"])
+case("comparator_not_in_arms", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 2, comparator="control"))},
+     ["outcomes.csv:4:comparator: not in arms.csv for study beta2021 (control)"])
+case("duplicate_row", {"extraction/outcomes.csv": sheet("outcomes", OUTCOMES + [OUTCOMES[0]])},
+     ["outcomes.csv:6:study: duplicate row: same study, arm, outcome, timepoint, form as line 2 (alpha2020, active, BBS, post, post)"])
+case("provenance_missing", {"extraction/arms.csv": sheet("arms", changed(ARMS, 2, source="", location=""))},
+     ["arms.csv:4:source: required because numeric cells are filled: n_randomised",
+      "arms.csv:4:location: required because numeric cells are filled: n_randomised"])
+case("status_not_reported_with_count", {"extraction/adverse_events.csv": sheet("adverse_events", changed(AE, 2, events="2"))},
+     ["adverse_events.csv:4:events: must be empty when status is not_reported (2)"])
+case("status_reported_none_with_events", {"extraction/adverse_events.csv": sheet("adverse_events", changed(AE, 1, events="3"))},
+     ["adverse_events.csv:3:events: must be 0 or empty when status is reported_none (3)"])
+case("status_reported_without_count", {"extraction/prisma.csv": sheet("prisma", changed(PRISMA, 0, n=""))},
+     ["prisma.csv:2:n: required when status is reported"])
+case("header_missing_column", {"extraction/arms.csv": sheet("arms", ARMS, header=dropped(COLS["arms"], "n_analysed"))},
+     ["arms.csv:1:n_analysed: missing column"])
+case("header_extra_column", {"extraction/studies.csv": sheet("studies", STUDIES, header=COLS["studies"] + ["colour"])},
+     ["studies.csv:1:colour: unknown column; the schema does not declare it"])
+case("header_duplicated_column", {"extraction/arms.csv": sheet("arms", ARMS, header=COLS["arms"][:3] + ["label"] + COLS["arms"][3:])},
+     ["arms.csv:1:label: duplicated column"])
+case("ragged_row", {"extraction/prisma.csv": sheet("prisma", PRISMA) + "total_reports,Reports,2\n"},
+     ["prisma.csv:5: row has 3 cells but the header has 7"])
+case("unclosed_quote", {"extraction/prisma.csv": sheet("prisma", PRISMA) + 'new_studies,"Studies,2,reported,x,y,\n'},
+     ["prisma.csv:5: not valid CSV: unexpected end of data"])
+case("missing_sheet", {"extraction/prisma.csv": None},
+     ["prisma.csv: missing: the schema declares this sheet"])
+case("empty_sheet", {"extraction/risk_of_bias.csv": ""},
+     ["risk_of_bias.csv:1: empty file: no header row"])
+latin = sheet("studies", changed(STUDIES, 1, label="Bêta 2021")).encode("cp1252")
+LATIN_AT = latin.index("ê".encode("cp1252"))
+case("not_utf8_latin1", {"extraction/studies.csv": latin},
+     [f"studies.csv:3: not UTF-8: byte 0xEA at byte offset {LATIN_AT} cannot be decoded; save the file as CSV UTF-8"])
+case("not_utf8_utf16", {"extraction/arms.csv": sheet("arms", ARMS).encode("utf-16")},
+     ["arms.csv:1: not UTF-8: byte 0xFF at byte offset 0 cannot be decoded; save the file as CSV UTF-8"])
+case("bib_duplicate_key", {"references.bib": BIB + "\n@article{beta2021,\n  author = {Beta, Bob},\n  title = {Again},\n  year = {2021}\n}\n"},
+     ["references.bib:15:beta2021: duplicate key; the first entry with this key is kept"])
+case("bib_malformed_entry", {"references.bib": BIB + "\n@article{omega2019,\n  author = {Omega, Olga,\n  year = {2019}\n\n@misc{zeta2018, author = {Zeta}, year = {2018}}\n"},
+     ["references.bib:15:omega2019: malformed entry: unbalanced braces, a missing comma or an unclosed field"])
+case("bib_entry_without_year", {"references.bib": BIB + "\n@misc{zeta2018,\n  author = {Zeta, Zoe}\n}\n"},
+     ["references.bib:15:zeta2018: entry has no year"])
+case("bib_bad_key", {"references.bib": BIB + "\n@misc{Zeta-2018,\n  author = {Zeta, Zoe},\n  year = {2018}\n}\n"},
+     ["references.bib:15:Zeta-2018: key is not lower-case surname + year (+ letter), e.g. kim2014"])
+case("qmd_cites_unknown_key", {"review.qmd": "# Results\n\nBalance improved [@alpha2020; @beta2021] as @fig-forest shows.\nSee also [@nokey2020, p. 3] and @alpha2020.\n"},
+     ["review.qmd:4:nokey2020: cited but not in references.bib"])
+
+
+def write_folder(folder: Path, files: dict) -> None:
+    for rel, content in files.items():
+        path = folder / rel
+        if content is None:
+            (folder / "absent.txt").open("a", encoding="utf-8").write(rel + "\n")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+
+
+def main():
+    for old in HERE.iterdir():
+        if old.is_dir():
+            shutil.rmtree(old)
+    write_folder(HERE / "_base", BASE)
+    for name, (files, expected) in CASES.items():
+        folder = HERE / name
+        folder.mkdir()
+        write_folder(folder, files)
+        (folder / "expected.txt").write_text("\n".join(expected) + "\n", encoding="utf-8")
+    print(f"{len(CASES)} cases")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""validate_project and `review validate` on a corpus of broken projects (tests/broken/), one fault each."""
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.sheets import load_sheets
+from analysis.validate import Problem, validate_project
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKEN = ROOT / "tests" / "broken"
+CASES = sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_"))
+CLI_CASES = ["not_utf8_latin1", "header_missing_column", "bib_malformed_entry", "qmd_cites_unknown_key", "arms_do_not_add_up"]
+
+
+def make_project(dest: Path, case: str | None = None) -> Path:
+    """The clean base project with the real schema, plus one case's replacement files."""
+    shutil.copytree(BROKEN / "_base", dest)
+    shutil.copy(ROOT / "extraction" / "datapackage.json", dest / "extraction" / "datapackage.json")
+    if case:
+        src = BROKEN / case
+        for path in src.rglob("*"):
+            rel = path.relative_to(src)
+            if path.is_file() and rel.name not in ("expected.txt", "absent.txt"):
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, dest / rel)
+        absent = src / "absent.txt"
+        if absent.exists():
+            for rel in absent.read_text(encoding="utf-8").split():
+                (dest / rel).unlink()
+    return dest
+
+
+def expected(case: str) -> list[str]:
+    return (BROKEN / case / "expected.txt").read_text(encoding="utf-8").splitlines()
+
+
+def review_validate(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis.cli", "validate", "--root", str(root)],
+                          capture_output=True, text=True)
+
+
+def test_corpus_is_large_and_every_case_names_a_place():
+    assert len(CASES) >= 25
+    for case in CASES:
+        lines = expected(case)
+        assert lines, case
+        for line in lines:
+            assert line.split(":", 1)[0] in {"studies.csv", "arms.csv", "outcomes.csv", "adverse_events.csv", "prisma.csv",
+                                             "risk_of_bias.csv", "references.bib", "review.qmd"}, line
+
+
+def test_base_project_is_clean(tmp_path):
+    assert validate_project(make_project(tmp_path / "p")) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_case_reports_exactly_its_fault(tmp_path, case):
+    problems = validate_project(make_project(tmp_path / "p", case))
+    assert [str(p) for p in problems] == expected(case)
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_cli_prints_each_problem_and_exits_1(tmp_path, case):
+    proc = review_validate(make_project(tmp_path / "p", case))
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[:-1] == expected(case)
+    assert lines[-1] == f"{len(expected(case))} problem{'s' if len(expected(case)) > 1 else ''} in 1 file"
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_cli_clean_project_prints_summary(tmp_path):
+    proc = review_validate(make_project(tmp_path / "p"))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok: 6 sheets, 16 rows\n", "")
+
+
+def test_cli_without_schema_is_one_line_not_a_traceback(tmp_path):
+    root = make_project(tmp_path / "p")
+    (root / "extraction" / "datapackage.json").unlink()
+    proc = review_validate(root)
+    assert proc.returncode == 1
+    assert proc.stderr == "review validate: extraction/datapackage.json: missing; the sheets cannot be checked without their schema\n"
+
+
+def test_problem_string_format():
+    assert str(Problem("arms.csv", 4, "n_randomised", "not an integer", "ten")) == "arms.csv:4:n_randomised: not an integer (ten)"
+    assert str(Problem("prisma.csv", None, None, "missing: the schema declares this sheet")) == "prisma.csv: missing: the schema declares this sheet"
+
+
+def test_files_the_schema_does_not_declare_are_ignored(tmp_path):
+    root = make_project(tmp_path / "p")
+    (root / "extraction" / "claims.csv").write_text("claim,\x00not,a,sheet\n\"unclosed\n", encoding="utf-8")
+    (root / "analysis_plan.yml").write_text("outcomes: [\n", encoding="utf-8")
+    (root / "extraction" / "notes.csv").write_bytes(b"\xff\xfe junk")
+    assert validate_project(root) == []
+
+
+def test_all_problems_at_once(tmp_path):
+    root = make_project(tmp_path / "p", "sd_zero")
+    shutil.copy(BROKEN / "integer_type" / "extraction" / "arms.csv", root / "extraction" / "arms.csv")
+    shutil.copy(BROKEN / "bib_entry_without_year" / "references.bib", root / "references.bib")
+    got = [str(p) for p in validate_project(root)]
+    assert got == expected("integer_type") + expected("sd_zero") + expected("bib_entry_without_year")
+
+
+# --- What spreadsheets do when they save a valid sheet must not make it invalid. ---
+
+PAD = st.sampled_from(["", " ", "  "])
+
+
+def resave(text: str, bom: bool, crlf: bool, quote_all: bool, pads: list[tuple[str, str]]) -> bytes:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n",
+                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    k = 0
+    for row in rows:
+        padded = []
+        for cell in row:
+            left, right = pads[k % len(pads)]
+            k += 1
+            padded.append(f"{left}{cell}{right}")
+        writer.writerow(padded)
+    data = out.getvalue().encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bom=st.booleans(), crlf=st.booleans(), quote_all=st.booleans(),
+       pads=st.lists(st.tuples(PAD, PAD), min_size=1, max_size=7))
+def test_spreadsheet_resave_still_validates_and_loads_the_same(tmp_path_factory, bom, crlf, quote_all, pads):
+    root = make_project(tmp_path_factory.mktemp("resave") / "p")
+    before = load_sheets(root)
+    for path in (root / "extraction").glob("*.csv"):
+        path.write_bytes(resave(path.read_text(encoding="utf-8"), bom, crlf, quote_all, pads))
+    assert validate_project(root) == []
+    after = load_sheets(root)
+    for name, frame in before.items():
+        assert after[name].equals(frame), name
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bom=st.booleans(), crlf=st.booleans(), quote_all=st.booleans(), pads=st.lists(st.tuples(PAD, PAD), min_size=1, max_size=5))
+def test_bundled_sheets_survive_a_resave(tmp_path_factory, bom, crlf, quote_all, pads):
+    root = tmp_path_factory.mktemp("bundled") / "p"
+    shutil.copytree(ROOT / "extraction", root / "extraction")
+    shutil.copy(ROOT / "references.bib", root / "references.bib")
+    for path in (root / "extraction").glob("*.csv"):
+        path.write_bytes(resave(path.read_text(encoding="utf-8"), bom, crlf, quote_all, pads))
+    assert validate_project(root) == []
+
+
+@given(value=st.integers(min_value=1, max_value=10**9), pad=PAD)
+def test_integer_cells_round_trip(value, pad):
+    from analysis.sheets import check_cell
+
+    field = {"name": "n", "type": "integer", "constraints": {"minimum": 1}}
+    assert check_cell(field, f"{value}") == (value, None)
+
+
+@given(value=st.floats(allow_nan=False, allow_infinity=False, width=64))
+def test_number_cells_round_trip(value):
+    from analysis.sheets import check_cell
+
+    assert check_cell({"name": "mean", "type": "number"}, repr(value)) == (value, None)
