@@ -296,6 +296,9 @@ class PoolResult:
 
     `weights` are percentages (metafor `weights()`); `i2` is a percentage; `test` is
     "z" or "t" (Hartung-Knapp, df = k - 1); `zval`/`tval` is NaN for the other test.
+    For method FE, tau2 is 0, the tau^2 and I^2 CIs are NaN (metafor's `confint()` has
+    none for a common-effect model), I^2 and H^2 come from Q, and the prediction
+    interval equals the CI.
     """
 
     measure: str

@@ -194,3 +194,29 @@ def test_nielweise2007_rr_tau2_is_zero_and_ci_truncated():
 @pytest.mark.parametrize("case_id", sorted(i for i in POOL if "_k2_" in i or "tau2zero" in i))
 def test_edge_cases(case_id):
     check_against_metafor(POOL[case_id])
+
+
+# ---------------------------------------------------------------- invariances (any data)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 1.0)), min_size=3, max_size=12),
+    shift=st.floats(-5, 5),
+    method=st.sampled_from(["DL", "REML"]),
+)
+def test_shift_and_order_invariance(data, shift, method):
+    y = np.array([d[0] for d in data])
+    v = np.array([d[1] for d in data])
+    base = rma(y, v, method=method)
+    moved = rma(y + shift, v, method=method)
+    rev = rma(y[::-1], v[::-1], method=method)
+    assert moved.estimate == pytest.approx(base.estimate + shift, rel=1e-6, abs=1e-6)
+    assert moved.tau2 == pytest.approx(base.tau2, rel=1e-4, abs=1e-7)
+    assert rev.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-12)
+    assert base.tau2 >= 0 and base.tau2_ci_lb <= base.tau2_ci_ub
+    assert base.ci_lb <= base.estimate <= base.ci_ub
+    assert base.pi_lb <= base.ci_lb + 1e-12
