@@ -117,6 +117,11 @@ def data_dictionary_markdown(root) -> str:
                 f"{_cell(_constraint_text(field))} | {_cell(field.get('description', ''))} |"
             )
         out.append("")
+    decisions = pkg.get("x-decisions", [])
+    if decisions:
+        out += ["## How the bundled sheets were filled", ""]
+        out += [f"- {_cell(d)}" for d in decisions]
+        out.append("")
     rules = pkg.get("x-rules", [])
     if rules:
         out += ["## Rules checked by `review validate`", ""]

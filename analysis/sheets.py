@@ -8,6 +8,7 @@ every problem is reported with its file, line and column.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import re
@@ -93,8 +94,17 @@ def read_raw(path: Path, name: str, fields: list[dict]) -> RawSheet:
         sheet.readable = False
         return sheet
     header = [h.strip() for h in records[0][1]]
-    sheet.header = header
     expected = sheet.field_names()
+    if len(header) == 1 and len(expected) > 1:
+        # A spreadsheet set to a locale whose list separator is ';' or a tab writes such files.
+        for sep, name_ in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                sheet.problems.append(
+                    Problem(file, 1, None, f"cells are separated by {name_}, not commas; save the file as comma-separated CSV")
+                )
+                sheet.readable = False
+                return sheet
+    sheet.header = header
     seen: set[str] = set()
     for pos, name_ in enumerate(header, 1):
         if not name_:
@@ -102,7 +112,9 @@ def read_raw(path: Path, name: str, fields: list[dict]) -> RawSheet:
         elif name_ in seen:
             sheet.problems.append(Problem(file, 1, name_, "duplicated column"))
         elif name_ not in expected:
-            sheet.problems.append(Problem(file, 1, name_, "unknown column; the schema does not declare it"))
+            close = [e for e in expected if e.casefold() == name_.casefold()] or difflib.get_close_matches(name_, expected, 1, 0.8)
+            hint = f"; did you mean {close[0]}?" if close else "; the schema does not declare it"
+            sheet.problems.append(Problem(file, 1, name_, "unknown column" + hint))
         seen.add(name_)
     for name_ in expected:
         if name_ not in seen:

@@ -171,3 +171,11 @@ def test_number_cells_round_trip(value):
     from analysis.sheets import check_cell
 
     assert check_cell({"name": "mean", "type": "number"}, repr(value)) == (value, None)
+
+
+def test_cli_default_root_is_the_current_project(tmp_path):
+    root = make_project(tmp_path / "p")
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "validate"], cwd=root, capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout) == (0, "ok: 6 sheets, 16 rows\n")
+    elsewhere = subprocess.run([sys.executable, "-m", "analysis.cli", "validate"], cwd=tmp_path, capture_output=True, text=True)
+    assert elsewhere.returncode == 1 and elsewhere.stderr.startswith("review validate: ") and "Traceback" not in elsewhere.stderr

@@ -163,6 +163,9 @@ case("status_reported_without_count", {"extraction/prisma.csv": sheet("prisma", 
      ["prisma.csv:2:n: required when status is reported"])
 case("header_missing_column", {"extraction/arms.csv": sheet("arms", ARMS, header=dropped(COLS["arms"], "n_analysed"))},
      ["arms.csv:1:n_analysed: missing column"])
+case("header_misspelt_column", {"extraction/arms.csv": sheet("arms", ARMS, header=[c if c != "n_analysed" else "n_analyzed" for c in COLS["arms"]])},
+     ["arms.csv:1:n_analyzed: unknown column; did you mean n_analysed?",
+      "arms.csv:1:n_analysed: missing column"])
 case("header_extra_column", {"extraction/studies.csv": sheet("studies", STUDIES, header=COLS["studies"] + ["colour"])},
      ["studies.csv:1:colour: unknown column; the schema does not declare it"])
 case("header_duplicated_column", {"extraction/arms.csv": sheet("arms", ARMS, header=COLS["arms"][:3] + ["label"] + COLS["arms"][3:])},
@@ -171,6 +174,11 @@ case("ragged_row", {"extraction/prisma.csv": sheet("prisma", PRISMA) + "total_re
      ["prisma.csv:5: row has 3 cells but the header has 7"])
 case("unclosed_quote", {"extraction/prisma.csv": sheet("prisma", PRISMA) + 'new_studies,"Studies,2,reported,x,y,\n'},
      ["prisma.csv:5: not valid CSV: unexpected end of data"])
+case("semicolon_separated", {"extraction/arms.csv": sheet("arms", ARMS).replace(",", ";")},
+     ["arms.csv:1: cells are separated by semicolons, not commas; save the file as comma-separated CSV"])
+case("header_column_miscapitalised", {"extraction/adverse_events.csv": sheet("adverse_events", AE, header=["Study"] + COLS["adverse_events"][1:])},
+     ["adverse_events.csv:1:Study: unknown column; did you mean study?",
+      "adverse_events.csv:1:study: missing column"])
 case("missing_sheet", {"extraction/prisma.csv": None},
      ["prisma.csv: missing: the schema declares this sheet"])
 case("empty_sheet", {"extraction/risk_of_bias.csv": ""},
