@@ -181,3 +181,21 @@ def test_arm_level_columns_and_rob_dots():
     assert "D1" in texts_in_row(layout, 1.0) and "O" in texts_in_row(layout, 1.0)
     assert "\u00d7" in texts_in_row(layout, layout.row_y("Aronson, 1948"))
     assert overlapping_pairs(layout.text_boxes()) == []
+
+
+def test_real_subgroup_result_and_hartung_knapp_text():
+    from analysis.subgroups import subgroup_analysis
+
+    o = BCG["overall"]
+    sg = subgroup_analysis(o["yi"], o["vi"], BCG["data"]["alloc"], labels=o["labels"], measure="RR")
+    fig, layout = forest_plot(sg.overall, subgroups=sg)
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[-1] == "Test for subgroup differences: Q = 1.86, df = 2, p = 0.39"
+    assert len([d for d in layout.diamonds if d["kind"] == "subtotal"]) == 3
+
+    hk = rma(o["yi"], o["vi"], labels=o["labels"], measure="RR", hk=True)
+    fig, layout = forest_plot(hk)
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[1] == f"Test for overall effect: t(12) = \u2212{abs(hk.tval):.2f}, p = {hk.pval:.3f}"
+    assert 0.001 <= hk.pval < 0.01  # so fmt_p prints three decimals above
+    assert next(r for r in layout.rows if r["kind"] == "pooled")["label"] == "Random-effects model (REML) (HK)"

@@ -1,0 +1,58 @@
+"""Saving is deterministic: same bytes on every run, no dates or version stamps."""
+
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+import analysis.figures  # noqa: F401  (applies the style)
+from analysis.figures import forest_plot, prisma_flow, save_figure
+from analysis.figures.style import SVG_HASHSALT
+from analysis.pooling import rma
+
+from test_figures_prisma import FULL
+
+BCG = json.loads((Path(__file__).parent / "baseline_images" / "metafor_dat_bcg.json").read_text())
+O = BCG["overall"]
+
+
+def _forest():
+    return forest_plot(rma(O["yi"], O["vi"], labels=O["labels"], measure="RR"), title="BCG")[0]
+
+
+@pytest.mark.parametrize("draw", [_forest, lambda: prisma_flow(FULL)[0]], ids=["forest", "prisma"])
+def test_two_saves_give_identical_bytes(tmp_path, draw):
+    a = save_figure(draw(), tmp_path / "one" / "fig")
+    b = save_figure(draw(), tmp_path / "two" / "fig")
+    assert [p.name for p in a] == ["fig.svg", "fig.png"]
+    for pa, pb in zip(a, b):
+        assert pa.read_bytes() == pb.read_bytes(), pa.name
+    svg = a[0].read_text()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    png = a[1].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"Software" not in png and b"tIME" not in png
+    # 300 dpi: pixel width = inches * 300
+    width_px = int.from_bytes(png[16:20], "big")
+    fig = draw()
+    assert abs(width_px - fig.get_figwidth() * 300) < 1
+    assert list(tmp_path.glob("one/.*tmp")) == []
+
+
+def test_style_applied_on_import_makes_inline_output_deterministic():
+    assert matplotlib.rcParams["svg.hashsalt"] == SVG_HASHSALT
+    assert matplotlib.rcParams["font.family"] == ["DejaVu Sans"]
+    outs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        # what an inline backend does: print_figure with no metadata of ours
+        _forest().canvas.print_figure(buf, format="svg")
+        outs.append(buf.getvalue())
+    assert outs[0] == outs[1]
+    png = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        _forest().canvas.print_figure(buf, format="png", dpi=72)
+        png.append(buf.getvalue())
+    assert png[0] == png[1]
