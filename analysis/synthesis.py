@@ -68,6 +68,8 @@ class Synthesis:
     analyses: list[OutcomeAnalysis]
     availability: pd.DataFrame
     safety: SafetyTally
+    labels: dict = field(default_factory=dict)      # study key -> label, every study in the sheet
+    arm_labels: dict = field(default_factory=dict)  # (study, arm) -> arm label
 
     def analysis(self, outcome_id: str) -> OutcomeAnalysis:
         for a in self.analyses:
@@ -353,4 +355,9 @@ def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
         keep = set(studies["study"].map(_t))
         ae = ae[ae["study"].map(_t).isin(keep)]
     safety = tally(ae, arms, level=plan.safety.level)
-    return Synthesis(plan=plan, analyses=analyses, availability=availability, safety=safety)
+    all_studies = sheets["studies"]
+    labels = {_t(k): _t(v) or _t(k) for k, v in zip(all_studies["study"], all_studies["label"])}
+    arm_labels = {(_t(s), _t(a)): _t(lab) or _t(a) for s, a, lab in
+                  zip(arms["study"], arms["arm"], arms["label"] if "label" in arms else arms["arm"])}
+    return Synthesis(plan=plan, analyses=analyses, availability=availability, safety=safety,
+                     labels=labels, arm_labels=arm_labels)

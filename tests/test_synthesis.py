@@ -16,13 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def real_sheets():
-    """The typed sheets; unvalidated when the rest of the project (references.bib) is incomplete."""
-    from analysis.errors import InputError
-    from analysis.sheets import load_sheets, read_project, to_frame
-    try:
-        return load_sheets(ROOT)
-    except (ModuleNotFoundError, InputError):
-        return {n: to_frame(s) for n, s in read_project(ROOT).items()}
+    from analysis.sheets import load_sheets
+    return load_sheets(ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,141 @@
+"""The reproduction ledger: claims recomputed from the sheets, compared with the review."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.errors import InputError
+from analysis.ledger import (CLAIM_COLUMNS, DIFFERS, REPRODUCED, UNCHECKABLE, check_claims,
+                             evaluate, ledger, load_claims)
+from analysis.sheets import load_sheets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sheets():
+    return load_sheets(ROOT)
+
+
+@pytest.fixture(scope="module")
+def led(sheets):
+    return evaluate(sheets, load_claims(ROOT)).set_index("claim_id")
+
+
+FLAT = {"flat", "figure-eight", "circular"}
+NAMED_FLAT = {"bonni2014", "kim2014", "koch2019", "chen2021", "li2021", "liao2021", "xie2021",
+              "im2022", "einstein2023", "liao2024"}
+
+
+def test_reproduced_values_equal_what_the_sheets_give(sheets, led):
+    st = sheets["studies"]
+    inc = st[st["included"] == "yes"]
+    assert led.loc["C03", "reproduced"] == str((inc["scope"] == "upper-limb").sum())
+    assert led.loc["C10", "reproduced"] == str(
+        (st["study"].isin(NAMED_FLAT) & st["coil_type"].isin(FLAT)).sum())
+    assert led.loc["C17", "reproduced"] == str(int(st.loc[st["study"] == "dai2023", "n_total"].iloc[0]))
+    ae = sheets["adverse_events"].merge(sheets["arms"][["study", "arm", "role"]], on=["study", "arm"])
+    liao = ae[(ae["study"] == "liao2021") & (ae["event"] == "headache") & (ae["role"] == "active")]
+    assert led.loc["C25", "reproduced"] == str(int(liao["events"].sum()))
+    pr = sheets["prisma"]
+    assert led.loc["C38", "reproduced"] == str(pr.loc[pr["data"] == "database_results", "label"].nunique())
+    assert led.loc["C07", "reproduced"] == st.loc[st["study"] == "liao2024", "phase"].iloc[0]
+
+
+def test_statuses_of_the_known_disagreements(sheets, led):
+    # Section 5.2's eleven flat-coil studies: ten are known, the rest have no coil recorded.
+    st = sheets["studies"]
+    inc = st[st["included"] == "yes"]
+    assert led.loc["C11", "status"] == UNCHECKABLE
+    assert led.loc["C11", "reproduced"] == str(inc["coil_type"].isin(FLAT).sum())
+    for study in inc.loc[inc["coil_type"].isna(), "study"]:
+        assert study in led.loc["C11", "explanation"]
+    # The ten names of section 5.1 cannot make eleven.
+    assert (led.loc["C12", "status"], led.loc["C12", "reproduced"]) == (DIFFERS, "10")
+    # Liao 2024: acute in section 5.3, subacute in its abstract.
+    assert led.loc["C07", "status"] == DIFFERS and led.loc["C06", "status"] == DIFFERS
+    assert led.loc["C03", "status"] == REPRODUCED
+    assert led.loc["C39", "status"] == UNCHECKABLE and led.loc["C39", "reproduced"] == ""
+    # A value the sheet copied from the review itself is flagged as no independent check.
+    assert "not an independent check" in led.loc["C27", "explanation"]
+    assert set(led["status"]) == {REPRODUCED, DIFFERS, UNCHECKABLE}
+
+
+def _project_copy(tmp_path):
+    shutil.copytree(ROOT / "extraction", tmp_path / "extraction")
+    if (ROOT / "references.bib").exists():
+        shutil.copy(ROOT / "references.bib", tmp_path / "references.bib")
+    return tmp_path
+
+
+def test_changing_a_sheet_changes_the_ledger(tmp_path):
+    root = _project_copy(tmp_path)
+    path = root / "extraction" / "studies.csv"
+    st = pd.read_csv(path, dtype=str, keep_default_na=False)
+    st.loc[st["study"] == "liao2024", "phase"] = "acute"
+    st.loc[st["study"] == "dai2023", "n_total"] = "40"
+    st.to_csv(path, index=False)
+    led = ledger(root).set_index("claim_id")
+    assert led.loc["C07", "status"] == REPRODUCED
+    assert (led.loc["C06", "status"], led.loc["C06", "reproduced"]) == (REPRODUCED, "3")
+    assert (led.loc["C17", "status"], led.loc["C17", "reproduced"]) == (DIFFERS, "40")
+
+
+def _claims(*rows):
+    return pd.DataFrame([dict(zip(CLAIM_COLUMNS, r)) for r in rows], columns=list(CLAIM_COLUMNS))
+
+
+TINY = {
+    "studies": pd.DataFrame({"study": ["a", "b", "c", "u"], "identified": ["yes", "yes", "yes", "no"],
+                             "phase": ["acute", "acute", None, None], "n_total": [10, None, 5, None],
+                             "source": ["x", "x", "x", "seed section 3"]}),
+}
+
+
+@pytest.mark.parametrize("claim, status, reproduced", [
+    (("k", "3", "d", "2", "studies", "phase=acute; study in a|b", "count", ""), REPRODUCED, "2"),
+    (("k", "3", "d", "2", "studies", "phase=acute", "count", ""), UNCHECKABLE, "2"),
+    (("k", "3", "d", "1", "studies", "phase=acute", "count", ""), DIFFERS, "2"),       # known rows exceed
+    (("k", "3", "d", "3", "studies", "phase=acute", "count", ""), UNCHECKABLE, "2"),   # c and u may match
+    (("k", "3", "d", "5", "studies", "phase=acute", "count", ""), DIFFERS, "2"),       # 4 at most
+    (("k", "3", "d", "15", "studies", "study in a|c", "sum:n_total", ""), REPRODUCED, "15"),
+    (("k", "3", "d", "15", "studies", "study in a|b", "sum:n_total", ""), UNCHECKABLE, "10"),
+    (("k", "3", "d", "acute", "studies", "study=c", "value:phase", ""), UNCHECKABLE, ""),
+    (("k", "3", "d", "acute", "studies", "study!=c; study not in u", "values:phase", ""), REPRODUCED, "acute"),
+    (("k", "3", "d", "9", "", "", "", ""), UNCHECKABLE, ""),
+])
+def test_rules_on_small_sheets(claim, status, reproduced):
+    row = evaluate(TINY, _claims(claim)).iloc[0]
+    assert (row["status"], row["reproduced"]) == (status, reproduced)
+
+
+@pytest.mark.parametrize("bad, where", [
+    (("k", "3", "d", "1", "studies", "phase=acute", "median:n_total", ""), "claims.csv:2:aggregate"),
+    (("k", "3", "d", "1", "studies", "len(phase) > 2", "count", ""), "claims.csv:2:filter"),
+    (("k", "3", "d", "1", "tables", "", "count", ""), "claims.csv:2:sheet"),
+    (("k", "3", "", "1", "studies", "", "count", ""), "claims.csv:2:description"),
+])
+def test_malformed_claims_are_refused(bad, where):
+    with pytest.raises(InputError, match=where):
+        check_claims(_claims(bad))
+
+
+def test_claims_sheet_is_well_formed_and_covers_the_brief():
+    claims = load_claims(ROOT)
+    assert list(claims.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
+    assert claims["claim_id"].is_unique and len(claims) >= 30
+    assert {"3", "3.1", "5.1", "5.2", "5.3"} <= set(claims["section"])
+
+
+def test_review_ledger_command(capsys):
+    assert main(["ledger", "--root", str(ROOT), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == len(load_claims(ROOT))
+    assert {r["claim_id"]: r["status"] for r in records}["C12"] == DIFFERS
+    assert main(["ledger", "--root", str(ROOT)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| Claim | Section |") and "cannot be checked" in out.splitlines()[-1]

@@ -1,0 +1,112 @@
+"""Markdown tables: the formatter, and each review table's rows and numbers."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import tables
+from analysis.plan import load_plan
+from analysis.sheets import load_sheets
+from analysis.synthesis import synthesise
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data():
+    sheets = load_sheets(ROOT)
+    return sheets, synthesise(sheets, load_plan(ROOT))
+
+
+def body(md):
+    """Data rows of a pipe table as lists of cells (escaped pipes kept inside cells)."""
+    rows = []
+    for line in md.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().replace("\\|", "|") for c in
+                 __import__("re").split(r"(?<!\\)\|", line.strip()[1:-1])]
+        rows.append(cells)
+    return rows
+
+
+def test_formatter_escapes_aligns_and_fills_empty_cells():
+    md = tables.pipe_table(["a|b", "n"], [[tables.cell("x|y"), tables.num(1.005)],
+                                          [tables.cell(None), tables.num(float("nan"))]], "lr")
+    assert md == "| a\\|b | n |\n| --- | ---: |\n| x\\|y | 1.00 |\n| — | — |\n"
+    assert tables.num(-0.001) == "0.00" and tables.num(2.5, 1) == "2.5"
+    assert tables.interval(-7.2407, -1.4993) == "-7.24 to -1.50"
+    assert tables.count(32.0) == "32" and tables.cell(pd.NA, "not reported") == "not reported"
+    assert tables.cell("two\nlines") == "two lines"
+    with pytest.raises(ValueError):
+        tables.pipe_table(["a"], [["1", "2"]])
+
+
+def test_study_characteristics_one_row_per_included_study(data):
+    sheets, _ = data
+    md = tables.study_characteristics(sheets)
+    rows = body(md)
+    st = sheets["studies"]
+    inc = st[st["included"] == "yes"]
+    assert len(rows) == len(inc)
+    by = {r[0]: r for r in rows}
+    kim = by["Kim 2014"]
+    assert kim[1] == "RCT" and kim[2] == "acute" and kim[3] == "32 (22/10)"
+    assert kim[4] == "LF-rTMS, 1 Hz" and kim[6] == "5" and kim[8] == "sham"
+    assert by["Rosso 2022"][3] == "27 analysed" and "biconical 110 mm coil" in by["Rosso 2022"][5]
+    assert by["Unidentified study 1"][1:] == ["not identified"] * 9
+    assert by["Im 2022"][2] == "not reported"  # empty phase
+    assert "Dai 2023" not in by
+    cited = tables.study_characteristics(sheets, cite=True)
+    assert "| Kim 2014 [@kim2014] |" in cited and "[@unidentified1]" not in cited
+
+
+def test_results_summary_numbers_come_from_the_synthesis(data):
+    _, syn = data
+    rows = {r[0]: r for r in body(tables.results_summary(syn))}
+    bbs = syn.analysis("BBS").effects.iloc[0]
+    r = rows["Berg Balance Scale"]
+    assert r[1:4] == ["MD", "1", "32"]
+    assert r[4] == f"{bbs['yi']:.2f}" and r[5] == f"{bbs['ci_lb']:.2f} to {bbs['ci_ub']:.2f}"
+    assert r[6] == "—" and r[8] == "single study" and "follow-up" in r[9]
+    ex = syn.analysis("BBS_SMD_any_change").result
+    e = rows["Berg Balance Scale, change or percent change (SMD)"]
+    assert e[4] == f"{ex.estimate:.2f}" and e[6] == f"{ex.pi_lb:.2f} to {ex.pi_ub:.2f}"
+    assert e[7] == f"{ex.i2:.0f}%" and e[9].startswith("exploratory:")
+    assert rows["Trunk Impairment Scale"][2:5] == ["0", "—", "—"]
+    assert len(rows) == len(syn.plan.outcomes)
+
+
+def test_safety_tables(data):
+    sheets, syn = data
+    rows = body(tables.safety_totals(syn))
+    tot = syn.safety.totals
+    vert = tot[(tot["event"] == "vertigo") & (tot["role"] == "active")].iloc[0]
+    v = [r for r in rows if r[:2] == ["vertigo", "active"]][0]
+    assert v[2] == f"{int(vert['events'])}/{int(vert['at_risk'])}"
+    assert v[4] == f"{100 * vert['proportion']:.1f}"
+    assert v[5] == f"{100 * vert['ci_lb']:.1f} to {100 * vert['ci_ub']:.1f}"
+    tw = [r for r in rows if r[:2] == ["twitching", "active"]][0]
+    assert tw[2] == "22/?" and tw[4] == "—"  # denominators unknown: no proportion
+    by_study = body(tables.safety_by_study(syn))
+    assert ["Im 2022", "Cerebellar rTMS", "active", "vertigo", "1/16", "—", "reported"] in by_study
+    assert ["Koch 2019", "whole study", "—", "any", "—", "—", "not reported"] in by_study
+    assert sum(r[0] == "Kim 2014" for r in by_study) == 2  # the stated "none" per arm, once each
+
+
+def test_availability_and_plan_and_ledger_tables(data):
+    sheets, syn = data
+    md = tables.data_availability(syn)
+    rows = {r[0]: r for r in body(md)}
+    header = md.splitlines()[0]
+    assert header.startswith("| Study | BBS | TUG |")
+    assert rows["Im 2022"][1:4] == ["yes", "yes", "yes"]
+    assert rows["Kim 2014"][1] == "%" and rows["Koch 2019"][1] == "P" and rows["Li 2021"][8] == "NC"
+    assert "NI: study not identified" in md
+    plan_rows = body(tables.plan_table(syn.plan))
+    assert plan_rows[0][:3] == ["Berg Balance Scale", "BBS", "MD"] and plan_rows[-1][-1] == "yes"
+    led = pd.DataFrame([dict(claim_id="C1", section="5.2", description="a|b", published="11",
+                             reproduced="10", status="differs", explanation="")])
+    assert tables.ledger_table(led).splitlines()[2] == "| C1 | 5.2 | a\\|b | 11 | 10 | differs | — |"
