@@ -16,6 +16,7 @@ KEY_PATTERN = re.compile(r"[a-z]+[0-9]{4}[a-z]?")
 REQUIRED = ("author", "year")
 # Pandoc citation: @key after start, whitespace, '[', ';' or '-' (suppressed author).
 CITATION = re.compile(r"(?:(?<=^)|(?<=[\s\[;(-]))@([A-Za-z0-9_][A-Za-z0-9_:.#$%&+?<>~/-]*)")
+INLINE_CODE = re.compile(r"`[^`]*`")
 CROSSREF_PREFIXES = ("fig-", "tbl-", "sec-", "eq-", "lst-", "thm-", "lem-", "cor-", "prp-", "def-", "exm-", "exr-")
 
 
@@ -82,7 +83,18 @@ def load_bibliography(path) -> dict[str, model.Entry]:
 def citations(qmd_text: str) -> list[tuple[int, str]]:
     """(line, key) of every Pandoc citation in the text, cross-references (@fig- ...) left out."""
     found = []
+    fence = None  # the marker that opened the current code block
     for lineno, line in enumerate(qmd_text.splitlines(), 1):
+        stripped = line.lstrip()
+        marker = stripped[:3] if stripped[:3] in ("```", "~~~") else None
+        if fence is None and marker:
+            fence = marker
+            continue
+        if fence is not None:
+            if marker == fence and stripped.rstrip().strip(fence[0]) == "":
+                fence = None
+            continue  # code cells hold decorators and e-mail-like text, not citations
+        line = INLINE_CODE.sub("", line)
         for m in CITATION.finditer(line):
             key = m.group(1).rstrip(".:;,?")  # sentence punctuation after a bare @key
             if key.startswith(CROSSREF_PREFIXES):

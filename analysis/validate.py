@@ -44,8 +44,9 @@ def _foreign_keys(sheet: RawSheet, fks: list[dict], sheets: dict[str, RawSheet])
     for fk in fks:
         fields, ref = fk["fields"], fk["reference"]
         target = sheets.get(ref["resource"])
-        if target is None or not target.readable or any(f not in sheet.header for f in fields):
-            continue  # the missing sheet or column is reported already
+        if (target is None or not target.readable or any(f not in sheet.header for f in fields)
+                or any(f not in target.header for f in ref["fields"])):
+            continue  # the missing sheet or column is reported already; no cascade of key errors
         known = {tuple(r.raw.get(f, "") for f in ref["fields"]) for r in target.rows}
         for row in sheet.rows:
             vals = tuple(row.raw.get(f, "") for f in fields)

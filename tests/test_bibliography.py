@@ -55,6 +55,11 @@ def test_citation_scanner_skips_crossrefs_and_emails():
     assert citations(text) == [(1, "kim2014"), (1, "im2022"), (2, "koch2019"), (3, "xie2021")]
 
 
+def test_citations_inside_code_are_not_citations():
+    text = "Text [@kim2014].\n```{python}\n@dataclass\nclass A: pass\n```\nUse `@property` and @im2022.\n~~~\n@nope2000\n~~~\n"
+    assert citations(text) == [(1, "kim2014"), (6, "im2022")]
+
+
 def test_unknown_citation_in_qmd_is_reported_with_its_line(tmp_path):
     qmd = tmp_path / "review.qmd"
     qmd.write_text("Intro.\n\nTrials [@kim2014; @smith2099] differ (@fig-forest).\n", encoding="utf-8")

@@ -179,3 +179,16 @@ def test_cli_default_root_is_the_current_project(tmp_path):
     assert (proc.returncode, proc.stdout) == (0, "ok: 6 sheets, 16 rows\n")
     elsewhere = subprocess.run([sys.executable, "-m", "analysis.cli", "validate"], cwd=tmp_path, capture_output=True, text=True)
     assert elsewhere.returncode == 1 and elsewhere.stderr.startswith("review validate: ") and "Traceback" not in elsewhere.stderr
+
+
+def test_row_numbers_are_file_lines_even_after_a_multiline_cell(tmp_path):
+    root = make_project(tmp_path / "p")
+    path = root / "extraction" / "outcomes.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    header = rows[0]
+    rows[1][header.index("note")] = "first line\nsecond line"
+    rows[2][header.index("sd")] = "0"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    assert [str(p) for p in validate_project(root)] == ["outcomes.csv:4:sd: must be greater than 0 (0)"]

@@ -166,6 +166,8 @@ case("header_missing_column", {"extraction/arms.csv": sheet("arms", ARMS, header
 case("header_misspelt_column", {"extraction/arms.csv": sheet("arms", ARMS, header=[c if c != "n_analysed" else "n_analyzed" for c in COLS["arms"]])},
      ["arms.csv:1:n_analyzed: unknown column; did you mean n_analysed?",
       "arms.csv:1:n_analysed: missing column"])
+case("header_missing_key_column_no_cascade", {"extraction/studies.csv": sheet("studies", STUDIES, header=dropped(COLS["studies"], "study"))},
+     ["studies.csv:1:study: missing column"])
 case("header_extra_column", {"extraction/studies.csv": sheet("studies", STUDIES, header=COLS["studies"] + ["colour"])},
      ["studies.csv:1:colour: unknown column; the schema does not declare it"])
 case("header_duplicated_column", {"extraction/arms.csv": sheet("arms", ARMS, header=COLS["arms"][:3] + ["label"] + COLS["arms"][3:])},
