@@ -16,8 +16,9 @@ Allowed in prose:
   ``@tbl-x``, ``@sec-x``;
 * the number after the words section, table, figure (and their plurals and "Sec.",
   "Fig.", "Tab."), including lists such as "sections 5.1 and 5.2";
-* digits inside a name that starts with a letter (M1, T2, ChiCTR1900026516): they are
-  labels, not quantities;
+* digits inside a name that starts with a letter (M1, T2, ChiCTR1900026516) and
+  exponents or subscripts in notation (``$I^2$``, ``x_1``): they are labels, not quantities;
+* ordered-list markers ("1. "), attribute blocks (``{width=80%}``) and raw HTML tags;
 * the instrument and guideline names in ``ALLOWED_NAMES``.
 """
 
@@ -58,7 +59,9 @@ _MASKS = (
     re.compile(r"\[[^\[\]]*@[^\[\]]*\]"),              # bracketed citations with locators
     re.compile(r"(?<![\w@])@[\w:.#$%&\-+?<>~/]*\w"),   # citation keys and cross-references
     re.compile(r"\]\([^)]*\)"),                       # link and image targets
-    re.compile(r"\{[#.][^}]*\}"),                      # attribute blocks
+    re.compile(r"\{[#.][^}]*\}|\{[^{}]*=[^{}]*\}"),      # attribute blocks, {width=80%}
+    re.compile(r"</?[A-Za-z][^<>]*>"),                 # raw HTML tags
+    re.compile(r"^\s*(?:[-*+>]\s+)*\d+[.)](?=\s)"),     # ordered-list markers
     re.compile(r"<https?://[^>]*>|https?://\S+|www\.\S+|doi:\S+|\b10\.\d{4,}/\S+"),
     re.compile(r"\[\^[^\]]*\]"),                       # footnote markers
 )
@@ -157,8 +160,8 @@ def lint_text(text: str, path: str = "review.qmd") -> list[LintProblem]:
     for n, line in enumerate(_prose_lines(text), start=1):
         for m in _NUMBER.finditer(line):
             before = line[m.start() - 1] if m.start() > 0 else " "
-            if before.isalpha() or before == "_":
-                continue  # a label such as M1 or T2
+            if before.isalpha() or before in "_^":
+                continue  # a label such as M1 or T2, or notation such as I^2
             token = m.group(0)
             if _YEAR.fullmatch(token) and _YEAR_END.match(line, m.end()):
                 continue

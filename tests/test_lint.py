@@ -84,3 +84,12 @@ def test_cli_exit_codes(tmp_path):
     missing = run(tmp_path / "none.qmd")
     assert missing.returncode == 1 and "no such file" in missing.stderr
     assert len(lint_qmd(bad)) == 1
+
+
+def test_markup_and_notation_pass():
+    text = """\
+    1. First item with $I^2$ and $\\tau^2$ and x_1.
+    2) Second item ![A figure](fig.png){width=80%} <img width="300" src="a.png">
+    Heterogeneity of 12% is typed.
+    """
+    assert problems(text) == [(3, 18, "12")]
