@@ -128,7 +128,7 @@ def test_single_study_says_heterogeneity_not_estimable():
     fig, layout = forest_plot(synthetic(1))
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
     assert notes[0] == "Heterogeneity: not estimable (k = 1)"
-    assert layout.pi is None or all(np.isfinite(layout.pi))
+    assert layout.pi is None
 
 
 def test_subgroups_by_allocation():
@@ -199,3 +199,12 @@ def test_real_subgroup_result_and_hartung_knapp_text():
     assert notes[1] == f"Test for overall effect: t(12) = \u2212{abs(hk.tval):.2f}, p = {hk.pval:.3f}"
     assert 0.001 <= hk.pval < 0.01  # so fmt_p prints three decimals above
     assert next(r for r in layout.rows if r["kind"] == "pooled")["label"] == "Random-effects model (REML) (HK)"
+
+
+def test_alt_text_states_what_and_pooled_result(bcg):
+    res, fig, layout = bcg
+    assert layout.alt.startswith("Forest plot of 13 studies, risk ratio on a log scale.")
+    assert "The pooled risk ratio is 0.49 (95% CI 0.34 to 0.70), with I\u00b2 = 92.2% and a prediction interval of 0.15 to 1.55." in layout.alt
+    fig1, lay1 = forest_plot(synthetic(1))
+    assert lay1.pi is None
+    assert lay1.alt.endswith(")."), lay1.alt

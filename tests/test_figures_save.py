@@ -56,3 +56,22 @@ def test_style_applied_on_import_makes_inline_output_deterministic():
         _forest().canvas.print_figure(buf, format="png", dpi=72)
         png.append(buf.getvalue())
     assert png[0] == png[1]
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ours = save_figure(prisma_flow(FULL)[0], tmp_path / "here" / "prisma")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]);"
+        "from test_figures_prisma import FULL;"
+        "from analysis.figures import prisma_flow, save_figure;"
+        "save_figure(prisma_flow(FULL)[0], sys.argv[1])"
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    env.pop("SOURCE_DATE_EPOCH", None)
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there" / "prisma"), str(Path(__file__).parent)], check=True, env=env)
+    for p in ours:
+        assert p.read_bytes() == (tmp_path / "there" / p.name).read_bytes(), p.name

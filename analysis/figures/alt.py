@@ -10,12 +10,16 @@ def _pooled_sentence(result, t, ratio: bool) -> str:
     level = fmt_num(get(result, "level", default=95), 0)
     est, lb, ub = (float(get(result, a)) for a in ("estimate", "ci_lb", "ci_ub"))
     s = f"The pooled {name} is {fmt_num(t(est))} ({level}% CI {fmt_num(t(lb))} to {fmt_num(t(ub))})"
+    extra = []
+    k = get(result, "k", default=0) or 0
     i2 = get(result, "i2")
-    if not is_missing(i2) and get(result, "k", default=0) >= 2:
-        s += f", with I\u00b2 = {fmt_num(i2, 1)}%"
+    if not is_missing(i2) and k >= 2:
+        extra.append(f"I\u00b2 = {fmt_num(i2, 1)}%")
     pi_lb, pi_ub = get(result, "pi_lb"), get(result, "pi_ub")
-    if not (is_missing(pi_lb) or is_missing(pi_ub)):
-        s += f" and a prediction interval of {fmt_num(t(pi_lb))} to {fmt_num(t(pi_ub))}"
+    if k >= 3 and not (is_missing(pi_lb) or is_missing(pi_ub)):
+        extra.append(f"a prediction interval of {fmt_num(t(pi_lb))} to {fmt_num(t(pi_ub))}")
+    if extra:
+        s += ", with " + " and ".join(extra)
     return s + "."
 
 
