@@ -65,6 +65,8 @@ def _check(library: model.Library, name: str) -> list[Problem]:
         year = fields.get("year", "")
         if year and not re.fullmatch(r"[0-9]{4}", year):
             problems.append(Problem(name, line, entry.key, "year is not four digits", year))
+        elif year and KEY_PATTERN.fullmatch(entry.key) and re.search(r"[0-9]{4}", entry.key).group() != year:
+            problems.append(Problem(name, line, entry.key, "the key's year differs from the year field", year))
     return problems
 
 

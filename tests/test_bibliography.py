@@ -78,3 +78,24 @@ def test_missing_bibliography_is_one_problem(tmp_path):
     assert [str(p) for p in check_bibliography(tmp_path / "references.bib")] == [
         "references.bib: missing: study keys cannot be checked"
     ]
+
+
+SEED = ROOT.parent / "shared" / "seed" / "cerebellar-tms-review.txt"
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed review is not beside the repository")
+def test_every_author_year_citation_of_the_seed_has_an_entry(bib):
+    import re
+    import unicodedata
+
+    text = SEED.read_text(encoding="utf-8")
+    cite = re.compile(r"\b([A-Z][\w-]+)(?: [A-Z]\.)*(?: et al\.| and [A-Z][\w-]+)?,? \(?((?:19|20)\d\d)\b")
+    found = set()
+    for surname, year in cite.findall(text):
+        if surname in {"The", "In", "Since"}:
+            continue
+        ascii_name = unicodedata.normalize("NFKD", surname).encode("ascii", "ignore").decode().lower().replace("-", "")
+        matches = [k for k in bib if ascii_name in k and year in k]
+        assert matches, f"{surname} {year}"
+        found.add((ascii_name, year))
+    assert len(found) >= 75
