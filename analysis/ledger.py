@@ -4,7 +4,7 @@
 sheet, a filter and an aggregate, and `evaluate` computes the value from the sheets and
 compares it with the published one.
 
-Claims sheet columns (`CLAIM_COLUMNS`):
+Claims sheet columns (`CLAIM_COLUMNS`; the same in `extraction/claims.schema.json`):
 
 * ``claim_id``: unique id, e.g. ``C05``.
 * ``section``: section of the published review the statement is in (``3``, ``5.2``).

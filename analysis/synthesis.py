@@ -218,6 +218,20 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan):
     return rec, "", ""
 
 
+def _check_direction(op: OutcomePlan, study: str, rows: pd.DataFrame) -> None:
+    """The plan and the sheet must agree on which direction is better."""
+    if "higher_is_better" not in rows.columns:
+        return
+    want = "yes" if op.higher_is_better else "no"
+    for value in rows["higher_is_better"]:
+        got = _t(value)
+        if got and got != want:
+            raise InputError(
+                f"analysis_plan.yml: outcome {op.id} has higher_is_better: "
+                f"{str(op.higher_is_better).lower()}, but outcomes.csv gives "
+                f"higher_is_better={got} for {study}")
+
+
 def _effects_frame(records, op: OutcomePlan, labels, years, codes_by_study) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
@@ -291,6 +305,7 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
                       else "not measured or not found")
             avail_rows.append(dict(base, contributes="no", reason=NOT_REPORTED, detail=detail))
             continue
+        _check_direction(op, key, rows)
         sarms = arms[arms["study"].map(_t) == key]
         roles = {_t(a): _t(r) for a, r in zip(sarms["arm"], sarms["role"])}
         rec, reason, detail = _study_effect(key, rows, roles, plan, op)

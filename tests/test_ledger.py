@@ -139,3 +139,12 @@ def test_review_ledger_command(capsys):
     assert main(["ledger", "--root", str(ROOT)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| Claim | Section |") and "cannot be checked" in out.splitlines()[-1]
+
+
+def test_schema_file_matches_the_code():
+    schema = json.loads((ROOT / "extraction" / "claims.schema.json").read_text(encoding="utf-8"))
+    fields = schema["schema"]["fields"]
+    assert tuple(f["name"] for f in fields) == CLAIM_COLUMNS
+    sheets_enum = [f for f in fields if f["name"] == "sheet"][0]["constraints"]["enum"]
+    from analysis.ledger import SHEETS
+    assert tuple(sheets_enum[1:]) == SHEETS

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.errors import InputError
+
 from analysis.plan import load_plan
 from analysis.pooling import rma
 from analysis.synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED,
@@ -176,3 +178,10 @@ def test_subgroups_run_when_each_group_is_big_enough():
     fam = bbs.subgroups[bbs.subgroups["by"] == "protocol_family"].set_index("group")
     assert fam.loc["iTBS", "k"] == 3 and fam.loc["cTBS", "k"] == 1
     assert fam["estimate"].isna().all()
+
+
+def test_plan_and_sheet_must_agree_on_direction():
+    sheets = _sheets(ROWS[:2])
+    sheets["outcomes"]["higher_is_better"] = "no"
+    with pytest.raises(InputError, match="outcome BBS has higher_is_better: true.*higher_is_better=no for s1"):
+        synthesise(sheets, load_plan(ROOT))
