@@ -105,6 +105,19 @@ def _studies_rules(sheets: dict[str, RawSheet], keys: set[str] | None) -> list[P
     return problems
 
 
+def _prisma_total(sheets: dict[str, RawSheet]) -> list[Problem]:
+    """PRISMA's total_studies equals the number of studies.csv rows with included = yes."""
+    prisma, studies = sheets.get("prisma"), sheets.get("studies")
+    if not (prisma and studies and prisma.readable and studies.readable) or "included" not in studies.header:
+        return []
+    count = sum(1 for r in studies.rows if r.raw.get("included") == "yes")
+    return [
+        Problem(prisma.file, row.line, "n", f"{studies.file} has {count} rows with included = yes", str(row.values["n"]))
+        for row in prisma.rows
+        if row.values.get("data") == "total_studies" and row.values.get("n") is not None and row.values["n"] != count
+    ]
+
+
 def _arm_rules(sheet: RawSheet) -> list[Problem]:
     problems = []
     for row in sheet.rows:
@@ -192,6 +205,7 @@ def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
         if name in SHEET_RULES:
             problems += SHEET_RULES[name](sheet)
     problems += _studies_rules(sheets, bib_keys(root / BIB_FILE))
+    problems += _prisma_total(sheets)
     order = {s.file: i for i, s in enumerate(sheets.values())}
     problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row or 0))
     return sheets, problems

@@ -142,7 +142,7 @@ case("n_analysed_above_randomised", {"extraction/arms.csv": sheet("arms", change
      ["arms.csv:2:n_analysed: larger than n_randomised 10 (11)"])
 case("arms_do_not_add_up", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 1, n_total="31"))},
      ["studies.csv:3:n_total: the arms' n_randomised add up to 30 (arms.csv lines 4, 5) (31)"])
-case("study_not_in_bib", {"extraction/studies.csv": sheet("studies", STUDIES + [dict(STUDIES[0], study="gamma2022", label="Gamma 2022", year="2022", n_total="")])},
+case("study_not_in_bib", {"extraction/studies.csv": sheet("studies", STUDIES + [dict(STUDIES[0], study="gamma2022", label="Gamma 2022", year="2022", included="no", n_total="")])},
      ["studies.csv:4:study: not a key of references.bib (gamma2022)"])
 case("study_not_in_studies", {"extraction/arms.csv": sheet("arms", ARMS + [dict(ARMS[0], study="delta2019")])},
      ["arms.csv:6:study: not in studies.csv (delta2019)"])
@@ -161,6 +161,8 @@ case("status_reported_none_with_events", {"extraction/adverse_events.csv": sheet
      ["adverse_events.csv:3:events: must be 0 or empty when status is reported_none (3)"])
 case("status_reported_without_count", {"extraction/prisma.csv": sheet("prisma", changed(PRISMA, 0, n=""))},
      ["prisma.csv:2:n: required when status is reported"])
+case("prisma_total_differs_from_studies", {"extraction/prisma.csv": sheet("prisma", changed(PRISMA, 2, n="3"))},
+     ["prisma.csv:4:n: studies.csv has 2 rows with included = yes (3)"])
 case("header_missing_column", {"extraction/arms.csv": sheet("arms", ARMS, header=dropped(COLS["arms"], "n_analysed"))},
      ["arms.csv:1:n_analysed: missing column"])
 case("header_misspelt_column", {"extraction/arms.csv": sheet("arms", ARMS, header=[c if c != "n_analysed" else "n_analyzed" for c in COLS["arms"]])},
