@@ -138,7 +138,7 @@ class AnalysisPlan:
         for o in self.outcomes:
             forms = ", ".join(FORM_WORDS[f] for f in o.data_forms)
             direction = "higher is better" if o.higher_is_better else "lower is better"
-            kind = "exploratory: " + o.rationale if o.exploratory else "primary"
+            kind = "exploratory: " + o.rationale if o.exploratory else "main analysis"
             cells = [o.label, o.measure, forms, direction, kind]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(lines) + "\n"
@@ -240,6 +240,11 @@ def _outcome(raw, path, defaults) -> OutcomePlan:
         if not exploratory or measure != "SMD":
             _fail(at("data_forms"), "percent_change mixed with other forms needs "
                   "measure SMD and exploratory: true")
+    if measure == "SMD" and {"change", "post"} <= set(forms) and not exploratory:
+        # Change and final-value SDs differ, so standardising by them gives unlike units
+        # (Cochrane Handbook 10.5.2).
+        where = at("data_forms") if "data_forms" in raw or "measure" not in raw else at("measure")
+        _fail(where, "an SMD must not mix change and post values unless exploratory: true")
     if "percent_change" in forms and measure == "MD" and not exploratory:
         _fail(at("data_forms"), "percent change is not on the scale's units; "
               "an MD from it must be exploratory")

@@ -28,6 +28,7 @@ def test_bundled_plan_loads_with_defaults_applied():
     assert bbs.data_forms == ("change", "post", "contrast")
     assert "percent_change" not in bbs.data_forms
     assert plan.outcome("ADL").measure == "SMD" and plan.outcome("ADL").codes == ("BI", "MBI")
+    assert plan.outcome("ADL").data_forms == ("post", "contrast")
     assert plan.outcome("TUG").higher_is_better is False
     explo = [o for o in plan.outcomes if o.exploratory]
     assert [o.id for o in explo] == ["BBS_SMD_any_change"]
@@ -55,6 +56,7 @@ def test_timepoint_labels_are_classified_per_study_then_generally():
     (lambda r: r.update(extra=1), "extra"),
     (lambda r: r["timepoint_labels"]["im2022"].update({"T0-T3": "later"}), "timepoint_labels.im2022.T0-T3"),
     (lambda r: r["outcomes"][0].update(data_forms=["change", "percent_change"]), "outcomes[0].data_forms"),
+    (lambda r: r["outcomes"][0].update(measure="SMD"), "outcomes[0].measure"),
 ])
 def test_unknown_keys_and_values_name_their_path(raw, edit, path):
     bad = yaml.safe_load(yaml.safe_dump(raw))
