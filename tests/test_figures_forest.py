@@ -208,3 +208,23 @@ def test_alt_text_states_what_and_pooled_result(bcg):
     fig1, lay1 = forest_plot(synthetic(1))
     assert lay1.pi is None
     assert lay1.alt.endswith(")."), lay1.alt
+
+
+def test_mantel_haenszel_with_a_double_zero_table():
+    from analysis.binary import mantel_haenszel
+
+    d = BCG["data"]
+    ai, ci = list(d["tpos"]), list(d["cpos"])
+    ai[0] = ci[0] = 0
+    res = mantel_haenszel(ai, d["tneg"], ci, d["cneg"], measure="RR", labels=d["label"])
+    fig, layout = forest_plot(res)
+    # metafor: d <- dat.bcg; d$tpos[1] <- 0; d$cpos[1] <- 0
+    #          rma.mh(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=d) -> 0.64 [0.59, 0.69], QE 151.9153
+    pooled = next(r for r in layout.rows if r["kind"] == "pooled")
+    assert pooled["label"] == "Mantel-Haenszel (common effect)"
+    assert "0.64 [0.59, 0.69]" in texts_in_row(layout, pooled["y"])
+    assert "not estimable" in texts_in_row(layout, layout.row_y("Aronson, 1948"))
+    assert "Aronson, 1948" not in {s["label"] for s in layout.squares}
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[0].startswith("Heterogeneity: I\u00b2 = 92.8%; Q = 151.92, df = 11")
+    assert overlapping_pairs(layout.text_boxes()) == []

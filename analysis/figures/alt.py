@@ -24,10 +24,11 @@ def _pooled_sentence(result, t, ratio: bool) -> str:
 
 
 def forest_alt(result, rows, t, ratio: bool, subgroups=None) -> str:
-    studies = [r for r in rows if r["kind"] == "study"]
+    studies = [r for r in rows if r["kind"] == "study" and r["est"] == r["est"]]  # NaN: not estimable
     name = measure_name(get(result, "measure")).lower()
     scale = " on a log scale" if ratio else ""
-    parts = [f"Forest plot of {len(studies)} {'study' if len(studies) == 1 else 'studies'}, {name}{scale}."]
+    n = sum(r["kind"] == "study" for r in rows)
+    parts = [f"Forest plot of {n} {'study' if n == 1 else 'studies'}, {name}{scale}."]
     if studies:
         lo = min(studies, key=lambda r: r["est"])
         hi = max(studies, key=lambda r: r["est"])

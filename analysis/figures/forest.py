@@ -133,7 +133,11 @@ def _fmt_effect(t, est, lb, ub, digits=2) -> str:
 
 def _method_label(result) -> str:
     method = str(get(result, "method", default="")).upper()
-    if method in {"FE", "EE", "CE", "MH", "PETO"}:
+    if method == "MH":
+        return "Mantel-Haenszel (common effect)"
+    if method == "PETO":
+        return "Peto (common effect)"
+    if method in {"FE", "EE", "CE"}:
         return "Common-effect model"
     hk = " (HK)" if get(result, "test") == "t" else ""
     return f"Random-effects model ({method}){hk}" if method else "Pooled"
@@ -143,7 +147,8 @@ def _het_text(result, compact: bool = False) -> str:
     k = get(result, "k", default=0)
     if k is None or k < 2:
         return "Heterogeneity: not estimable (k = 1)"
-    tau2 = f"\u03c4\u00b2 = {fmt_num(get(result, 'tau2'), 2)}"
+    # common-effect fits (Mantel-Haenszel, Peto) estimate no tau^2
+    tau2 = "" if is_missing(get(result, "tau2")) else f"\u03c4\u00b2 = {fmt_num(get(result, 'tau2'), 2)}; "
     i2 = f"I\u00b2 = {fmt_num(get(result, 'i2'), 1)}%"
     q_df = get(result, "q_df")
     q = f"Q = {fmt_num(get(result, 'q'), 2)}, df = {fmt_num(q_df, 0)}, {fmt_p(get(result, 'q_pval'))}"
@@ -151,7 +156,7 @@ def _het_text(result, compact: bool = False) -> str:
         lo, hi = get(result, "i2_ci_lb"), get(result, "i2_ci_ub")
         if not (is_missing(lo) or is_missing(hi)):
             i2 += f" [{fmt_num(lo, 1)}, {fmt_num(hi, 1)}]"
-    return f"Heterogeneity: {tau2}; {i2}; {q}"
+    return f"Heterogeneity: {tau2}{i2}; {q}"
 
 
 def _test_text(result) -> str:
@@ -207,14 +212,15 @@ def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool) ->
 
 
 def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
-    ests = [r["est"] for r in rows if r["kind"] == "study"]
-    core = ests + [v for r in rows if r["kind"] in {"pooled", "subtotal", "pi"} for v in (r["lb"], r["ub"])]
+    studies = [r for r in rows if r["kind"] == "study" and np.isfinite(r["est"])]
+    ests = [r["est"] for r in studies]
+    core = ests + [v for r in rows if r["kind"] in {"pooled", "subtotal", "pi"} for v in (r["lb"], r["ub"]) if np.isfinite(v)]
     if null is not None:
         core.append(null)
     lo, hi = min(core), max(core)
     span = hi - lo if hi > lo else 1.0
-    lows = [r["lb"] for r in rows if r["kind"] == "study"] + [lo]
-    highs = [r["ub"] for r in rows if r["kind"] == "study"] + [hi]
+    lows = [r["lb"] for r in studies] + [lo]
+    highs = [r["ub"] for r in studies] + [hi]
     # Long whiskers are cut at 60% of the core span beyond it and marked with arrows,
     # so one imprecise study cannot squash the rest.
     lo = max(min(lows), lo - 0.6 * span)
@@ -319,7 +325,9 @@ def forest_plot(
 
     eff_text, wt_text = [], []
     for r in rows:
-        if r["kind"] in {"study", "pooled", "subtotal"}:
+        if r["kind"] == "study" and not np.isfinite(r["est"]):
+            eff_text.append("not estimable")
+        elif r["kind"] in {"study", "pooled", "subtotal"}:
             eff_text.append(_fmt_effect(t, r["est"], r["lb"], r["ub"], digits))
         elif r["kind"] == "pi":
             eff_text.append(f"[{fmt_num(t(r['lb']), digits)}, {fmt_num(t(r['ub']), digits)}]")
@@ -434,6 +442,12 @@ def forest_plot(
             put(x_label + 0.08 * (subgroups is not None), y, r["label"])
             for (name, _, _), right, cells in zip(cols, col_right, col_cells):
                 put(right, y, cells[i], ha="right")
+            if not np.isfinite(r["est"]):
+                # e.g. a double-zero table Mantel-Haenszel drops: listed, nothing drawn
+                put(x_eff_right, y, eff_text[i], ha="right", color=style.MUTED)
+                put(x_wt_right, y, wt_text[i], ha="right")
+                layout.rows.append({"kind": kind, "label": r["label"], "y": y})
+                continue
             lo, hi = max(r["lb"], xlim[0]), min(r["ub"], xlim[1])
             ax.plot([lo, hi], [y, y], color=style.INK, lw=0.8, zorder=2, solid_capstyle="butt")
             layout.ci_lines.append({"label": r["label"], "y": y, "x0": lo, "x1": hi, "clipped_left": r["lb"] < xlim[0], "clipped_right": r["ub"] > xlim[1]})
