@@ -94,6 +94,14 @@ def read_raw(path: Path, name: str, fields: list[dict]) -> RawSheet:
         sheet.readable = False
         return sheet
     header = [h.strip() for h in records[0][1]]
+    # Spreadsheets export formatted-but-empty columns as unnamed trailing columns: those are
+    # dropped when no row has anything in them.
+    named = len(header)
+    while named > 0 and header[named - 1] == "":
+        named -= 1
+    if named < len(header) and all(not any(c.strip() for c in rec[named:]) for _, rec in records[1:]):
+        header = header[:named]
+        records = [records[0]] + [(ln, rec[:named] if len(rec) > named else rec) for ln, rec in records[1:]]
     expected = sheet.field_names()
     if len(header) == 1 and len(expected) > 1:
         # A spreadsheet set to a locale whose list separator is ';' or a tab writes such files.

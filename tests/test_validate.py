@@ -116,8 +116,8 @@ def test_all_problems_at_once(tmp_path):
 PAD = st.sampled_from(["", " ", "  "])
 
 
-def resave(text: str, bom: bool, crlf: bool, quote_all: bool, pads: list[tuple[str, str]]) -> bytes:
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+def resave(text: str, bom: bool, crlf: bool, quote_all: bool, pads: list[tuple[str, str]], empty_cols: int = 0) -> bytes:
+    rows = [row + [""] * empty_cols for row in csv.reader(io.StringIO(text, newline=""))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n" if crlf else "\n",
                         quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
@@ -135,12 +135,12 @@ def resave(text: str, bom: bool, crlf: bool, quote_all: bool, pads: list[tuple[s
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bom=st.booleans(), crlf=st.booleans(), quote_all=st.booleans(),
-       pads=st.lists(st.tuples(PAD, PAD), min_size=1, max_size=7))
-def test_spreadsheet_resave_still_validates_and_loads_the_same(tmp_path_factory, bom, crlf, quote_all, pads):
+       pads=st.lists(st.tuples(PAD, PAD), min_size=1, max_size=7), empty_cols=st.integers(0, 2))
+def test_spreadsheet_resave_still_validates_and_loads_the_same(tmp_path_factory, bom, crlf, quote_all, pads, empty_cols):
     root = make_project(tmp_path_factory.mktemp("resave") / "p")
     before = load_sheets(root)
     for path in (root / "extraction").glob("*.csv"):
-        path.write_bytes(resave(path.read_text(encoding="utf-8"), bom, crlf, quote_all, pads))
+        path.write_bytes(resave(path.read_text(encoding="utf-8"), bom, crlf, quote_all, pads, empty_cols))
     assert validate_project(root) == []
     after = load_sheets(root)
     for name, frame in before.items():

@@ -174,6 +174,8 @@ case("header_extra_column", {"extraction/studies.csv": sheet("studies", STUDIES,
      ["studies.csv:1:colour: unknown column; the schema does not declare it"])
 case("header_duplicated_column", {"extraction/arms.csv": sheet("arms", ARMS, header=COLS["arms"][:3] + ["label"] + COLS["arms"][3:])},
      ["arms.csv:1:label: duplicated column"])
+case("content_under_unnamed_column", {"extraction/prisma.csv": sheet("prisma", PRISMA).replace("\n", ",\n").replace("Studies included,2,reported,10.0000/example,Table 2,,", "Studies included,2,reported,10.0000/example,Table 2,,see notes")},
+     ["prisma.csv:1:#8: header cell is empty"])
 case("ragged_row", {"extraction/prisma.csv": sheet("prisma", PRISMA) + "total_reports,Reports,2\n"},
      ["prisma.csv:5: row has 3 cells but the header has 7"])
 case("unclosed_quote", {"extraction/prisma.csv": sheet("prisma", PRISMA) + 'new_studies,"Studies,2,reported,x,y,\n'},
