@@ -142,7 +142,7 @@ def _contrast_complete(r, measure) -> bool:
     return not math.isnan(_f(r["se"])) or not (math.isnan(_f(r["ci_lb"])) or math.isnan(_f(r["ci_ub"])))
 
 
-def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan):
+def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n=None):
     """(record or None, reason, detail) for one study and one planned outcome."""
     actives = [a for a, r in roles.items() if r == "active"]
     controls = [a for a, r in roles.items() if r == "control"]
@@ -179,6 +179,10 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan):
             return None, NOT_REPORTED, "no accepted data form (" + ", ".join(sorted(present)) + ")"
         has_numbers = any(not math.isnan(_f(v)) for v in accepted["mean"]) or \
             any(not math.isnan(_f(v)) for v in accepted["contrast"])
+        other = {_t(m) for m in accepted["contrast_measure"]} - {"", op.measure}
+        if other and not any(not math.isnan(_f(v)) for v in accepted["mean"]):
+            return None, INCOMPLETE, (f"contrast given as {', '.join(sorted(other))}; "
+                                      f"the plan needs {op.measure}")
         if has_numbers:
             return None, INCOMPLETE, "means without SD or n, or data for one arm only"
         return None, NOT_REPORTED, "measured, but the values were not found"
@@ -213,8 +217,12 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan):
         se = _f(r["se"])
         yi, vi = from_contrast(_f(r["contrast"]), ci_lb=_f(r["ci_lb"]), ci_ub=_f(r["ci_ub"]),
                                se=None if math.isnan(se) else se)
+        arm_n = arm_n or {}
+        # A contrast row has no arm means; the arms' sizes still count the participants.
+        n1 = sum(arm_n.get(a, math.nan) for a in actives)
+        n2 = sum(arm_n.get(a, math.nan) for a in controls)
         rec.update(yi=float(yi), vi=float(vi), kind="contrast",
-                   m1=math.nan, sd1=math.nan, n1=_f(r["n"]), m2=math.nan, sd2=math.nan, n2=math.nan)
+                   m1=math.nan, sd1=math.nan, n1=n1, m2=math.nan, sd2=math.nan, n2=n2)
     return rec, "", ""
 
 
@@ -308,7 +316,11 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
         _check_direction(op, key, rows)
         sarms = arms[arms["study"].map(_t) == key]
         roles = {_t(a): _t(r) for a, r in zip(sarms["arm"], sarms["role"])}
-        rec, reason, detail = _study_effect(key, rows, roles, plan, op)
+        arm_n = {}
+        for _, a in sarms.iterrows():
+            n = _f(a.get("n_analysed"))
+            arm_n[_t(a["arm"])] = n if not math.isnan(n) else _f(a.get("n_randomised"))
+        rec, reason, detail = _study_effect(key, rows, roles, plan, op, arm_n)
         if rec is None:
             avail_rows.append(dict(base, contributes="no", reason=reason, detail=detail))
             continue

@@ -125,8 +125,9 @@ def _sheets(outcome_rows, phases=None, families=None):
     arms = pd.concat([arms, pd.DataFrame([("s3", "act2", "active", np.nan, np.nan)], columns=arms.columns)])
     cols = ["study", "arm", "outcome", "timepoint", "form", "mean", "sd", "n"]
     out = pd.DataFrame(outcome_rows, columns=cols)
-    for c in ("contrast_measure", "contrast", "ci_lb", "ci_ub", "se"):
+    for c in ("contrast", "ci_lb", "ci_ub", "se"):
         out[c] = np.nan
+    out["contrast_measure"] = pd.Series([None] * len(out), dtype=object)
     ae = pd.DataFrame(columns=["study", "arm", "event", "events", "at_risk", "status"])
     return {"studies": studies, "arms": arms, "outcomes": out, "adverse_events": ae}
 
@@ -185,3 +186,21 @@ def test_plan_and_sheet_must_agree_on_direction():
     sheets["outcomes"]["higher_is_better"] = "no"
     with pytest.raises(InputError, match="outcome BBS has higher_is_better: true.*higher_is_better=no for s1"):
         synthesise(sheets, load_plan(ROOT))
+
+
+def test_a_contrast_row_contributes_with_its_se_or_ci():
+    sheets = _sheets(ROWS[:4] + [("s3", "act", "BBS", "post", "contrast", None, None, None)])
+    out = sheets["outcomes"]
+    out.loc[out.index[-1], ["contrast", "ci_lb", "ci_ub"]] = [3.0, 1.04, 4.96]
+    out.loc[out.index[-1], "contrast_measure"] = "MD"
+    arms = sheets["arms"]
+    arms.loc[arms["study"] == "s3", "n_randomised"] = 10
+    bbs = synthesise(sheets, load_plan(ROOT)).analysis("BBS")
+    s3 = bbs.effects.set_index("study").loc["s3"]
+    assert s3["form"] == "contrast" and s3["yi"] == 3.0
+    assert s3["vi"] == pytest.approx((3.92 / (2 * 1.959964)) ** 2, rel=1e-5)
+    assert (s3["n1"], s3["n2"]) == (20, 10)  # two active arms of 10, one control arm of 10
+    out.loc[out.index[-1], "contrast_measure"] = "SMD"
+    av = synthesise(sheets, load_plan(ROOT)).availability.set_index(["study", "outcome"])
+    assert av.loc[("s3", "BBS"), "reason"] == INCOMPLETE
+    assert "contrast given as SMD" in av.loc[("s3", "BBS"), "detail"]
