@@ -1,0 +1,272 @@
+"""End to end: render the fixture project with the built-in renderer and check what a reader gets.
+
+The HTML is opened in headless Chromium driven over the DevTools protocol on a pipe
+(`--remote-debugging-pipe`), so no browser download and no extra Python package is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import RenderError
+from analysis.render import render_project
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+class Browser:
+    """Minimal Chrome DevTools protocol client over --remote-debugging-pipe (fd 3 in, fd 4 out)."""
+
+    def __init__(self, profile: Path):
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+
+        def wire_fds():
+            a = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+             f"--user-data-dir={profile}", "--remote-debugging-pipe", "--window-size=1200,900", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire_fds, pass_fds=(3, 4),
+        )
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict] = []
+
+    def _read(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_chrome], [], [], left)[0]:
+                raise TimeoutError("no reply from chromium")
+            chunk = os.read(self._from_chrome, 1 << 16)
+            if not chunk:
+                raise RuntimeError("chromium closed the pipe")
+            self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30):
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        while True:
+            reply = self._read(timeout)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_event(self, method: str, timeout: float = 30) -> dict:
+        for e in self.events:
+            if e.get("method") == method:
+                return e
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            e = self._read(deadline - time.monotonic())
+            self.events.append(e)
+            if e.get("method") == method:
+                return e
+        raise TimeoutError(method)
+
+    def close(self):
+        try:
+            self.send("Browser.close", timeout=5)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._to_chrome)
+        os.close(self._from_chrome)
+
+
+def inspect_html(html: Path, screenshot: Path, tmp: Path) -> dict:
+    """Open the file in Chromium; return what loaded, broken links, console errors and requests."""
+    b = Browser(tmp / "chromium-profile")
+    try:
+        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            b.send(f"{domain}.enable", session=s)
+        b.send("Page.navigate", {"url": html.as_uri()}, session=s)
+        b.wait_event("Page.loadEventFired")
+        js = """JSON.stringify({
+          images: [...document.images].map(i => ({src: i.src.slice(0, 40), w: i.naturalWidth, done: i.complete})),
+          brokenLinks: [...document.querySelectorAll('a[href^="#"]')]
+              .map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id)),
+          text: document.body.innerText,
+          citations: document.querySelectorAll('.citation').length,
+          refEntries: document.querySelectorAll('#refs .csl-entry').length,
+          figcaptions: [...document.querySelectorAll('figcaption')].map(f => f.innerText),
+          captions: [...document.querySelectorAll('table caption')].map(c => c.innerText),
+          headings: [...document.querySelectorAll('main h1, main h2')].map(h => h.innerText.replace(/\\s+/g, ' ')),
+          toc: document.querySelectorAll('#TOC a').length,
+          callouts: [...document.querySelectorAll('.callout')].map(c => c.className),
+          stylesheets: document.styleSheets.length,
+        })"""
+        result = json.loads(b.send("Runtime.evaluate", {"expression": js, "returnByValue": True}, session=s)
+                            ["result"]["value"])
+        shot = b.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        errors = [e for e in b.events if e.get("method") == "Runtime.exceptionThrown"
+                  or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+                  or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+        requests = [e["params"]["request"]["url"] for e in b.events if e.get("method") == "Network.requestWillBeSent"]
+        result["console_errors"] = errors
+        result["requests"] = requests
+        return result
+    finally:
+        b.close()
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("render") / "project"
+    shutil.copytree(FIXTURE, root)
+    messages: list[str] = []
+    report = render_project(root, engine="builtin", progress=messages.append)
+    return root, report, messages
+
+
+def test_render_reports_steps_and_outputs(rendered):
+    root, report, messages = rendered
+    assert not report.up_to_date and report.engine == "builtin"
+    assert report.outputs == {"html": root / "_output/review.html", "pdf": root / "_output/review.pdf"}
+    assert "cell 2/3 tbl-studies (line 47)" in messages
+    assert "cell 3/3 fig-effects (line 59)" in messages
+    for step in ("kernel start", "cells", "pandoc html", "pandoc typst", "typst compile"):
+        assert report.timings[step] > 0
+    assert [name for name, _ in report.cell_timings] == ["setup (line 16)", "tbl-studies (line 47)",
+                                                         "fig-effects (line 59)"]
+    # nothing of the build folder is left beside _output
+    assert not list(root.glob(".render-*"))
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+def test_html_in_chromium(rendered, tmp_path):
+    root, _, _ = rendered
+    html = root / "_output/review.html"
+    source = html.read_text(encoding="utf-8")
+    assert "http://" not in source.replace("http://www.w3.org/", "") and "https://" not in source
+    r = inspect_html(html, ARTIFACTS / "render-fixture.png", tmp_path)
+    assert r["images"] and all(i["done"] and i["w"] > 0 for i in r["images"]), r["images"]
+    assert r["images"][0]["src"].startswith("data:image/svg+xml")
+    assert r["brokenLinks"] == []
+    assert r["console_errors"] == []
+    assert all(u.startswith(("file:", "data:")) for u in r["requests"]), r["requests"]
+    assert r["stylesheets"] >= 1
+    # citations resolved by citeproc: author-date text, three entries, no unresolved markers
+    assert r["citations"] == 3 and r["refEntries"] == 3
+    assert "???" not in r["text"] and "@alpha2019" not in r["text"] and "?@" not in r["text"]
+    assert "(Alpha and Other 2019; Beta 2021)" in r["text"]
+    assert "Gamma and Delta (2022) reported" in r["text"]
+    # cross-references numbered and linked
+    assert "Methods are in Section\u00a02, the trials in Table\u00a01 and the effects in Figure\u00a01." \
+        in r["text"].replace("\n", " ")
+    assert "See Section\u00a02.1 for" in r["text"]
+    assert "(Figure\u00a01, 1)" in r["text"]
+    # inline expressions substituted as text
+    assert "holds 3 trials with 72 participants" in r["text"]
+    assert "The largest effect was 2.1" in r["text"]
+    assert r["figcaptions"] == ["Figure\u00a01: Effect per trial in the fixture"]
+    assert r["captions"] == ["Table\u00a01: Trials in the fixture, with sample sizes"]
+    assert r["headings"] == ["1 Introduction", "2 Methods", "2.1 Data", "3 Results", "References"]
+    assert r["toc"] == 5
+    assert r["callouts"] == ["callout callout-note", "callout callout-warning"]
+    for text in ("Fixture review of three trials", "Ann Author", "Institute of Fixtures", "ABSTRACT", "This fixture pools three",
+                 "About this fixture", "Small samples"):
+        assert text in r["text"]
+    assert (ARTIFACTS / "render-fixture.png").stat().st_size > 10_000
+
+
+def test_pdf_text(rendered):
+    root, _, _ = rendered
+    text = pdf_text(root / "_output/review.pdf")
+    flat = " ".join(text.split())
+    for needle in ("Fixture review of three trials", "A test project for the renderer", "Ann Author",
+                   "Department of Testing, Example University", "Abstract", "Contents",
+                   "1 Introduction", "2 Methods", "2.1 Data", "3 Results", "References",
+                   "Table 1: Trials in the fixture, with sample sizes", "Figure 1: Effect per trial in the fixture",
+                   "(Alpha and Other 2019; Beta 2021)", "Beta, Bob. 2021.", "About this fixture",
+                   "in Section 2, the trials in Table 1 and the effects in Figure 1"):
+        assert needle in flat.replace("\u00a0", " "), needle
+    images = subprocess.run(["pdfimages", "-list", str(root / "_output/review.pdf")], capture_output=True,
+                            text=True, check=True).stdout.splitlines()[2:]
+    assert any(" image " in l and "1539" in l for l in images), images  # the 300 dpi PNG
+
+
+def test_cache_hit_then_change_rerenders(rendered):
+    root, _, _ = rendered
+    before = {p: p.read_bytes() for p in (root / "_output").iterdir()}
+    calls: list[str] = []
+    hit = render_project(root, engine="builtin", progress=calls.append)
+    assert hit.up_to_date and calls == []
+    assert hit.timings["total"] < 1.0
+    assert {p: p.read_bytes() for p in (root / "_output").iterdir()} == before
+    # html alone is also up to date after rendering both
+    assert render_project(root, to="html", engine="builtin").up_to_date
+    sheet = root / "extraction/studies.csv"
+    sheet.write_text(sheet.read_text() + "", encoding="utf-8")  # same bytes: still a hit
+    assert render_project(root, engine="builtin").up_to_date
+    sheet.write_text(sheet.read_text().replace("gamma2022,Gamma 2022,2022,18,2.1", "gamma2022,Gamma 2022,2022,18,2.4"))
+    again = render_project(root, engine="builtin", progress=calls.append)
+    assert not again.up_to_date and any(c.startswith("cell 1/3") for c in calls)
+    assert "The largest effect was 2.4" in " ".join(pdf_text(root / "_output/review.pdf").split())
+
+
+def test_forced_renders_are_byte_identical(rendered):
+    root, _, _ = rendered
+    first = {n: (root / "_output" / n).read_bytes() for n in ("review.html", "review.pdf")}
+    report = render_project(root, engine="builtin", force=True)
+    assert not report.up_to_date
+    second = {n: (root / "_output" / n).read_bytes() for n in ("review.html", "review.pdf")}
+    assert first == second
+
+
+def test_failing_cell_leaves_outputs_untouched(rendered):
+    root, _, _ = rendered
+    before = {p.name: p.read_bytes() for p in (root / "_output").iterdir()}
+    qmd = root / "review.qmd"
+    original = qmd.read_text(encoding="utf-8")
+    broken = original.replace('ax.set_xlabel("Effect")', 'ax.set_xlabel(undefined_name)')
+    assert broken != original
+    qmd.write_text(broken, encoding="utf-8")
+    try:
+        with pytest.raises(RenderError) as err:
+            render_project(root, engine="builtin")
+        msg = str(err.value)
+        assert msg == "cell fig-effects at review.qmd:59 failed: NameError: name 'undefined_name' is not defined"
+        assert {p.name: p.read_bytes() for p in (root / "_output").iterdir()} == before
+        assert not list(root.glob(".render-*"))
+    finally:
+        qmd.write_text(original, encoding="utf-8")
