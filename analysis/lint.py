@@ -50,10 +50,10 @@ ALLOWED_NAMES = (
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_END = re.compile(r"[a-z]?(?!\w)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_REF_WORDS = r"(?:sections?|sec\.|§|tables?|tab\.|figures?|figs?\.)"
+_REF_WORDS = r"(?:\b(?:sections?|sec\.|tables?|tab\.|figures?|figs?\.)|§)"
 _NUM = r"\d+(?:\.\d+)*[a-z]?"
 _REF_RUN = re.compile(
-    rf"\b{_REF_WORDS}\s*{_NUM}(?:\s*(?:,|and|&|or|to|–|-)\s*{_NUM})*", re.IGNORECASE)
+    rf"{_REF_WORDS}\s*{_NUM}(?:\s*(?:,|and|&|or|to|–|-)\s*{_NUM})*", re.IGNORECASE)
 _MASKS = (
     re.compile(r"\{\{<.*?>\}\}"),                      # shortcodes
     re.compile(r"\[[^\[\]]*@[^\[\]]*\]"),              # bracketed citations with locators

@@ -32,6 +32,7 @@ def test_years_citations_and_crossrefs_pass():
 def test_section_table_figure_numbers_pass_but_other_numbers_do_not():
     text = "Sections 5.1 and 5.2 of the review, Table 1 and Fig. 2 differ by 11 studies.\n"
     assert problems(text) == [(1, 66, "11")]
+    assert problems("As in § 5.3 and figures 2-3, not 7.\n") == [(1, 34, "7")]
 
 
 def test_code_front_matter_comments_and_inline_expressions_pass():
