@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: review test validate reference bench clean
+.PHONY: review test validate dictionary reference bench clean
 
 # The stamp depends on the dependency files, so a second run installs nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -20,6 +20,11 @@ test: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/review validate
+	$(BIN)/python -m analysis.schema --check
+
+# Regenerates extraction/README.md from extraction/datapackage.json.
+dictionary: $(STAMP)
+	$(BIN)/python -m analysis.schema
 
 # Regenerates the metafor reference values (needs R with metafor and metadat).
 reference:
