@@ -63,3 +63,19 @@ def test_without_trimfill_no_imputed_points():
     fig, layout = funnel_plot(res)
     assert layout.filled.shape == (0, 2) and layout.adjusted_x is None
     assert "imputed" not in layout.alt
+
+
+def test_dropped_tables_are_skipped_and_nothing_left_raises():
+    from analysis.binary import mantel_haenszel
+    from analysis.figures import NothingToDraw
+
+    d = BCG["data"]
+    ai, ci = list(d["tpos"]), list(d["cpos"])
+    ai[0] = ci[0] = 0
+    res = mantel_haenszel(ai, d["tneg"], ci, d["cneg"], measure="RR", labels=d["label"])
+    fig, layout = funnel_plot(res)
+    assert len(layout.observed) == 12
+    empty = rma([0.1], [0.01], measure="RR")
+    object.__setattr__(empty, "yi", np.array([np.nan]))
+    with pytest.raises(NothingToDraw):
+        funnel_plot(empty)

@@ -14,6 +14,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from . import style
 from ._common import (
+    NothingToDraw,
     TextBox,
     new_figure,
     fmt_cell,
@@ -264,6 +265,8 @@ def forest_plot(
     ci_head = f"{measure if measure != 'GEN' else 'Estimate'} [{fmt_num(level, 0)}% CI]"
 
     overall_frame = _study_frame(result)
+    if overall_frame.empty:
+        raise NothingToDraw("the result holds no studies")
     labels = [str(l) for l in overall_frame["label"]]
     lookup = _data_lookup(data, labels)
     cols = _columns(columns if columns is not None or data is None else [c for c in data.columns if c != "label"])

@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 from matplotlib.lines import Line2D
 
 from . import style
-from ._common import fmt_tick, get, identity, is_ratio, measure_name, new_figure, nice_ratio_ticks
+from ._common import NothingToDraw, fmt_tick, get, identity, is_ratio, measure_name, new_figure, nice_ratio_ticks
 from .alt import funnel_alt
 
 # Two-sided significance levels of the shaded contours around the null, and their z values
@@ -78,6 +78,11 @@ def funnel_plot(
     else:
         yi = np.asarray(get(result, "yi"), dtype=float)
         se = np.sqrt(np.asarray(get(result, "vi"), dtype=float))
+    # tables a common-effect method dropped (NaN) have no point to draw
+    keep = np.isfinite(yi) & np.isfinite(se)
+    yi, se = yi[keep], se[keep]
+    if yi.size == 0:
+        raise NothingToDraw("no study has an estimate to plot")
     f_yi, f_vi, adjusted = _filled_points(trimfill)
     f_se = np.sqrt(f_vi)
     est = float(get(result, "estimate"))
