@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-from pathlib import Path
 
 import pandas as pd
 

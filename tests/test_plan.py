@@ -1,6 +1,5 @@
 """analysis_plan.yml: read, checked key by key, and rendered for the methods section."""
 
-import shutil
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,6 @@
 """Markdown tables: the formatter, and each review table's rows and numbers."""
 
-import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +27,7 @@ def body(md):
         if not line.startswith("|"):
             break
         cells = [c.strip().replace("\\|", "|") for c in
-                 __import__("re").split(r"(?<!\\)\|", line.strip()[1:-1])]
+                 re.split(r"(?<!\\)\|", line.strip()[1:-1])]
         rows.append(cells)
     return rows
 
