@@ -1,0 +1,112 @@
+"""`review render` on the command line, the Quarto engine path, and the bundled review."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.errors import RenderError
+from analysis.render import dependency_files, render_project
+from analysis.render.api import resolve_engine
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
+
+
+def test_cli_error_is_one_line(tmp_path, capsys):
+    shutil.copytree(FIXTURE, tmp_path / "p")
+    qmd = tmp_path / "p/review.qmd"
+    qmd.write_text(qmd.read_text() + "\n{{< pagebreak >}}\n")
+    code = main(["render", "--root", str(tmp_path / "p"), "--engine", "builtin", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    line = len(qmd.read_text().splitlines())
+    assert err == f"review render: review.qmd:{line}: shortcodes `{{{{< >}}}}` are not supported\n"
+
+
+def fake_quarto(bin_dir: Path, log: Path) -> None:
+    """A stand-in `quarto` that records its arguments and QUARTO_PYTHON and writes the output file."""
+    script = bin_dir / "quarto"
+    script.write_text(f"""#!{sys.executable}
+import os, sys, pathlib
+args = sys.argv[1:]
+with open({str(log)!r}, "a") as fh:
+    fh.write(" ".join(args) + " | " + os.environ.get("QUARTO_PYTHON", "") + " | " + os.getcwd() + "\\n")
+fmt = args[args.index("--to") + 1]
+out = pathlib.Path("_output"); out.mkdir(exist_ok=True)
+(out / ("review." + {{"html": "html", "typst": "pdf"}}[fmt])).write_text("made by quarto " + fmt)
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "p"
+    shutil.copytree(FIXTURE, root)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "quarto.log"
+    fake_quarto(bin_dir, log)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert resolve_engine("auto") == "quarto"
+    assert main(["render", "--root", str(root)]) == 0
+    out = capsys.readouterr()
+    assert "render: quarto render --to html" in out.err and "render: quarto render --to typst" in out.err
+    assert out.out.startswith("rendered with quarto")
+    calls = log.read_text().splitlines()
+    assert calls == [f"render review.qmd --to html | {sys.executable} | {root}",
+                     f"render review.qmd --to typst | {sys.executable} | {root}"]
+    assert (root / "_output/review.pdf").read_text() == "made by quarto typst"
+    # unchanged inputs: quarto is not run again
+    assert main(["render", "--root", str(root), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("up to date: _output/review.html, _output/review.pdf")
+    assert len(log.read_text().splitlines()) == 2
+    # --to pdf --force runs only the typst format
+    assert main(["render", "--root", str(root), "--to", "pdf", "--force", "--quiet"]) == 0
+    assert log.read_text().splitlines()[-1].startswith("render review.qmd --to typst")
+    assert len(log.read_text().splitlines()) == 3
+
+
+def test_quarto_engine_requested_but_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RenderError, match="quarto is not on PATH"):
+        render_project(FIXTURE, engine="quarto")
+
+
+def test_dependencies_cover_inputs_and_code(tmp_path):
+    root = tmp_path / "p"
+    shutil.copytree(FIXTURE, root)
+    names = {p.relative_to(root).as_posix() for p in dependency_files(root) if root in p.parents}
+    assert names == {"review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction/studies.csv"}
+    code = [p for p in dependency_files(root) if root not in p.parents]
+    assert any(p.name == "builtin.py" for p in code) and any(p.name == "pooling.py" for p in code)
+
+
+BUNDLED = ["review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction"]
+
+
+@pytest.mark.skipif(not (REPO / "review.qmd").exists(), reason="the bundled review.qmd is not written yet")
+def test_bundled_review_renders(tmp_path):
+    root = tmp_path / "review"
+    root.mkdir()
+    for name in BUNDLED:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, root / name)
+        elif src.exists():
+            shutil.copy2(src, root / name)
+    for csl in REPO.glob("*.csl"):
+        shutil.copy2(csl, root / csl.name)
+    report = render_project(root, engine="builtin")
+    html = (root / "_output/review.html").read_text(encoding="utf-8")
+    assert "<figure" in html and "csl-entry" in html and "???" not in html
+    text = subprocess.run(["pdftotext", str(root / "_output/review.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Figure" in text and "References" in text
+    assert report.timings["typst compile"] > 0

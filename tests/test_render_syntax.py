@@ -1,0 +1,181 @@
+"""What the built-in renderer accepts and rejects, checked before any kernel starts (fast)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from analysis.errors import RenderError
+from analysis.render import render_project
+from analysis.render.builtin import Builder
+from analysis.render.qmd import parse_qmd
+
+HEAD = """---
+title: T
+bibliography: references.bib
+number-sections: true
+---
+
+# Intro {#sec-intro}
+
+"""
+BIB = "@article{kim2014, author={Kim, A}, title={T}, journal={J}, year={2014}}\n"
+
+
+def project(tmp_path, body: str, head: str = HEAD, quarto: str = "project:\n  output-dir: _output\n"):
+    (tmp_path / "review.qmd").write_text(head + textwrap.dedent(body), encoding="utf-8")
+    (tmp_path / "_quarto.yml").write_text(quarto, encoding="utf-8")
+    (tmp_path / "references.bib").write_text(BIB, encoding="utf-8")
+    return tmp_path
+
+
+def error_of(tmp_path, body, **kw) -> str:
+    root = project(tmp_path, body, **kw)
+    with pytest.raises(RenderError) as err:
+        render_project(root, engine="builtin")
+    assert not (root / "_output").exists()
+    return str(err.value)
+
+
+# line 9 is the first body line after HEAD (8 lines)
+@pytest.mark.parametrize("body, expected", [
+    ("```{r}\nx <- 1\n```\n", "review.qmd:9: `{r}` cells are not supported"),
+    ("```{python}\n#| label: a\n#| fig-width: 4\nx = 1\n```\n", "review.qmd:11: cell option `fig-width` is not supported"),
+    ("See @eq-energy.\n", "review.qmd:9: `@eq-energy`: `eq-` cross-references are not supported"),
+    ("See @fig-missing.\n", "review.qmd:9: cross-reference `@fig-missing` has no target"),
+    ("Text.\n\nAs @smith2020 said.\n", "review.qmd:11: citation `@smith2020` is not in references.bib"),
+    ("{{< pagebreak >}}\n", "review.qmd:9: shortcodes `{{< >}}` are not supported"),
+    ("Value `{r} x`.\n", "review.qmd:9: inline `{r}` code is not supported; use `{python} expr`"),
+    ("::: {.panel-tabset}\nA\n:::\n", "review.qmd:9: div class `.panel-tabset` is not supported"),
+    ("::: {layout-ncol=2}\nA\n:::\n", "review.qmd:9: div attribute `layout-ncol` is not supported"),
+    ("::: {.callout-info}\nA\n:::\n", "review.qmd:9: callout `.callout-info` is not supported"),
+    ("::: {.callout-note collapse=\"true\"}\nA\n:::\n", "review.qmd:9: callout option `collapse` is not supported"),
+    ("```{python}\n#| label: fig-a\nx = 1\n```\n", "review.qmd:9: cell fig-a needs `#| fig-cap:`"),
+    ("```{python}\n#| label: tbl-a\n#| tbl-cap: T\nx = 1\n```\n", "review.qmd:9: cell tbl-a must set `#| output: asis`"),
+    ("```{python}\n#| output: maybe\nx = 1\n```\n", "review.qmd:9: cell option `output: maybe` must be true, false or asis"),
+    ("::: {#fig-a}\n![x](a.png)\n:::\n", "review.qmd:9: figure/table divs"),
+    ("Title\n=====\n", "review.qmd:10: setext headings are not supported"),
+    ("::: {.callout-note}\nA\n", "review.qmd: a `:::` div is never closed"),
+    ("See [see @fig-a and @kim2014].\n\n![A](a.png){#fig-a}\n",
+     "review.qmd:9: a cross-reference inside a citation bracket with other text is not supported"),
+    ("# Again {#sec-intro}\n", "review.qmd:9: label `sec-intro` is used twice"),
+])
+def test_unsupported_syntax_names_the_line(tmp_path, body, expected):
+    assert error_of(tmp_path, body).startswith(expected)
+
+
+@pytest.mark.parametrize("head, expected", [
+    ("---\ntitle: T\ncrossref:\n  fig-prefix: Fig.\n---\n", "review.qmd front matter: option `crossref` is not supported"),
+    ("---\ntitle: T\nengine: knitr\n---\n", "engine `knitr` is not supported"),
+    ("---\ntitle: T\ndate: today\n---\n", "`date: today` would make the output depend on the clock"),
+    ("---\ntitle: T\nformat:\n  html:\n    code-fold: true\n---\n", "format html option `code-fold` is not supported"),
+])
+def test_unsupported_options(tmp_path, head, expected):
+    assert expected in error_of(tmp_path, "Text.\n", head=head)
+
+
+def test_section_reference_needs_numbering(tmp_path):
+    head = HEAD.replace("number-sections: true\n", "")
+    msg = error_of(tmp_path, "See @sec-intro.\n", head=head)
+    assert msg == "review.qmd:8: `@sec-intro` refers to an unnumbered section; set number-sections: true"
+
+
+def test_parse_cells_options_and_lines():
+    doc = parse_qmd(textwrap.dedent("""\
+        ---
+        title: X
+        ---
+        Text `{python} a`.
+
+        ```{python}
+        #| label: fig-one
+        #| fig-cap: |
+        #|   Two line
+        #|   caption
+        plot()
+        ```
+
+        ```python
+        not_run()
+        ```
+        """))
+    assert doc.meta == {"title": "X"}
+    [cell] = doc.cells
+    assert cell.line == 6 and cell.index == 1 and cell.code == "plot()"
+    assert cell.options == {"label": "fig-one", "fig-cap": "Two line\ncaption"}
+
+
+def test_numbering_and_crossref_text(tmp_path):
+    root = project(tmp_path, """\
+        ## Sub {#sec-sub}
+
+        # Other {.unnumbered}
+
+        # Third {#sec-third}
+
+        ### Deep {#sec-deep}
+
+        ![A picture of @kim2014](a.png){#fig-pic}
+
+        | a |
+        |---|
+        | 1 |
+
+        : Counts {#tbl-counts}
+
+        See @sec-deep, @Fig-pic, -@tbl-counts and [@sec-sub; @sec-third] [@kim2014].
+        """)
+    b = Builder(root, tmp_path / "build")
+    (tmp_path / "build").mkdir()
+    a = b.scan()
+    assert a.labels["fig-pic"][:2] == ("fig", "1") and a.labels["tbl-counts"][:2] == ("tbl", "1")
+    body = b.assemble("html", a)
+    nb = "\u00a0"
+    assert f"See [Section{nb}2.0.1](#sec-deep), [Figure{nb}1](#fig-pic), [1](#tbl-counts) and " \
+           f"[Section{nb}1.1](#sec-sub), [Section{nb}2](#sec-third) [@kim2014]." in body
+    assert "# [1]{.header-section-number} Intro {#sec-intro}" in body
+    assert "## [1.1]{.header-section-number} Sub {#sec-sub}" in body
+    assert "# Other {.unnumbered}" in body
+    assert f"![Figure{nb}1: A picture of @kim2014](a.png){{#fig-pic }}" in body
+    assert f"::: {{#tbl-counts}}\n\n| a |\n|---|\n| 1 |\n\n: Table{nb}1: Counts\n\n:::" in body
+
+
+def test_cell_output_options(tmp_path):
+    root = project(tmp_path, """\
+        ```{python}
+        #| label: shown
+        #| echo: true
+        print("hello")
+        ```
+
+        ```{python}
+        #| include: false
+        secret = 1
+        ```
+
+        ```{python}
+        #| label: quiet
+        #| warning: false
+        import warnings
+        ```
+
+        ```{python}
+        #| label: loud
+        x = 2
+        ```
+        """, quarto="execute:\n  echo: false\n")
+    (tmp_path / "build").mkdir()
+    b = Builder(root, tmp_path / "build")
+    a = b.scan()
+    warn = {"output_type": "stream", "name": "stderr", "text": "UserWarning: careful\n"}
+    b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": "hello\n"}],
+                 2: [{"output_type": "stream", "name": "stdout", "text": "hidden\n"}],
+                 3: [warn], 4: [warn, {"output_type": "execute_result", "data": {"text/plain": "2"}}]}
+    body = b.assemble("html", a)
+    assert '``` {.python .cell-code}\nprint("hello")\n```' in body
+    assert "``` {.cell-output}\nhello\n```" in body
+    assert "hidden" not in body and "secret" not in body and "import warnings" not in body
+    assert body.count("UserWarning: careful") == 1
+    assert "``` {.cell-output-stderr}\nUserWarning: careful\n```" in body
+    assert "``` {.cell-output}\n2\n```" in body
