@@ -228,3 +228,24 @@ def test_mantel_haenszel_with_a_double_zero_table():
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
     assert notes[0].startswith("Heterogeneity: I\u00b2 = 92.8%; Q = 151.92, df = 11")
     assert overlapping_pairs(layout.text_boxes()) == []
+
+
+def test_forest_for_outcome_uses_arm_columns_and_direction():
+    from analysis.figures import NothingToDraw, forest_for_outcome
+
+    effects = pd.DataFrame(
+        {
+            "label": ["A 2010", "B 2012", "C 2015"],
+            "m1": [46.4, 4.4, 12.25], "sd1": [10.2, 3.66, 2.5], "n1": [22, 16, 30],
+            "m2": [36.6, 1.88, 11.0], "sd2": [11.6, 3.14, 2.4], "n2": [10, 16, 30],
+        }
+    )
+    res = rma([0.9, 0.72, 0.5], [0.15, 0.13, 0.07], labels=list(effects["label"]), measure="SMD")
+    outcome = SimpleNamespace(result=res, effects=effects, higher_is_better=False, label="Timed Up and Go (s)", reason="")
+    fig, layout = forest_for_outcome(outcome)
+    row = texts_in_row(layout, layout.row_y("C 2015"))
+    assert {"12.25", "2.5", "30", "11", "2.4"} <= set(row)
+    assert "\u2190 Favours treatment" in [t.get_text() for t in layout.texts]
+    assert "Timed Up and Go (s)" in [t.get_text() for t in layout.texts]
+    with pytest.raises(NothingToDraw, match="only one study"):
+        forest_for_outcome(SimpleNamespace(result=None, label="BBS", reason="only one study"))

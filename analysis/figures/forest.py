@@ -509,3 +509,34 @@ def _hline(fig, x0, x1, y, tr):
     from matplotlib.lines import Line2D
 
     return Line2D([x0, x1], [y, y], transform=tr, color=style.INK, lw=0.5)
+
+
+# Arm-level columns as named in analysis.synthesis effect frames (group 1 = active arm).
+CONTINUOUS_COLUMNS = [
+    ("m1", ("Active", "Mean")),
+    ("sd1", ("Active", "SD")),
+    ("n1", ("Active", "N")),
+    ("m2", ("Control", "Mean")),
+    ("sd2", ("Control", "SD")),
+    ("n2", ("Control", "N")),
+]
+BINARY_COLUMNS = [
+    ("ai", ("Active", "Events")),
+    ("n1", ("Active", "Total")),
+    ("ci", ("Control", "Events")),
+    ("n2", ("Control", "Total")),
+]
+
+
+def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
+    """Forest plot of one `analysis.synthesis.OutcomeAnalysis`: its pooled result, arm columns and direction."""
+    result = getattr(analysis, "result", None)
+    if result is None:
+        raise NothingToDraw(f"{getattr(analysis, 'label', 'outcome')}: {getattr(analysis, 'reason', '') or 'not pooled'}")
+    effects = getattr(analysis, "effects", None)
+    if columns is None and effects is not None:
+        wanted = BINARY_COLUMNS if {"ai", "ci"} <= set(effects.columns) else CONTINUOUS_COLUMNS
+        columns = [c for c in wanted if c[0] in effects.columns] or None
+    kwargs.setdefault("higher_is_better", bool(getattr(analysis, "higher_is_better", True)))
+    kwargs.setdefault("title", getattr(analysis, "label", None))
+    return forest_plot(result, data=effects if columns else None, columns=columns, **kwargs)
