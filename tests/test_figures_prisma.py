@@ -111,3 +111,25 @@ def test_bundled_sheet_draws():
 def test_empty_sheet_raises():
     with pytest.raises(NothingToDraw):
         prisma_flow(FULL.iloc[0:0])
+
+
+def test_previous_studies_branch_of_an_updated_review():
+    prev = pd.concat(
+        [
+            pd.DataFrame(
+                [("previous_studies", "Studies included in previous version of review", 8, "reported"),
+                 ("previous_reports", "Reports of studies included in previous version of review", None, "not_reported")],
+                columns=["data", "label", "n", "status"],
+            ),
+            DB_ONLY,
+        ]
+    )
+    fig, layout = prisma_flow(prev)
+    box = layout.boxes["previous"]
+    assert "(n = 8)" in box["text"] and "(not reported)" in box["text"]
+    assert ("previous", "included") in layout.arrows
+    # the branch sits left of the database column
+    assert box["bbox"][2] < layout.boxes["identified"]["bbox"][0]
+    for row in prev.itertuples():
+        b = next(b for b in layout.boxes.values() if row.data in b["fields"])
+        assert f"{row.label} {_expected(row)}" in b["text"].replace("\n", " ")

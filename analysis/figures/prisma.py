@@ -110,6 +110,7 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         raise NothingToDraw("the prisma sheet has no rows")
     e = _entries(counts)
     other = any(k in e for k in OTHER_FIELDS)
+    previous = any(k in e for k in ("previous_studies", "previous_reports"))
 
     # (id, column, row, text, fields); columns: 0 main, 1 main side, 2 other, 3 other side
     specs: list[tuple[str, int, int, str, list[str]]] = []
@@ -129,6 +130,12 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         for lab, c in e.get(k, [(WORDING[k], NOT_REPORTED)]):
             inc_lines.append(f"{lab}\n({c})")
     specs.append(("included", 0, 4, "\n".join(inc_lines), inc_keys))
+    if previous:
+        prev_lines = []
+        for k in ("previous_studies", "previous_reports"):
+            for lab, c in e.get(k, []):
+                prev_lines.append(f"{lab}\n({c})")
+        specs.append(("previous", -1, 0, "\n".join(prev_lines), [k for k in ("previous_studies", "previous_reports") if k in e]))
     if other:
         text, used = _listing(e, "Records identified from:", ["website_results", "organisation_results", "citations_results"])
         specs.append(("other_identified", 2, 0, text, used))
@@ -153,8 +160,8 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         probe.set_text(name)
         section_len[name] = probe.get_window_extent(renderer).width / fig.dpi + 0.2
     probe.remove()
-    ncol = 4 if other else 2
-    col_w = [BOX_MIN_W_IN] * ncol
+    order = ([-1] if previous else []) + [0, 1] + ([2, 3] if other else [])
+    col_w = {c: BOX_MIN_W_IN for c in order}
     row_h = [0.0] * 5
     for sid, col, row, _, _ in specs:
         col_w[col] = max(col_w[col], sizes[sid][0])
@@ -162,11 +169,15 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
     for name, r0, r1 in sections:
         if r0 == r1:
             row_h[r0] = max(row_h[r0], section_len[name])
-    col_x = [0.12 + BAR_IN + 0.15]
-    for c in range(1, ncol):
-        gap = COL_GAP_IN * (1.6 if c == 2 else 1.0)
-        col_x.append(col_x[-1] + col_w[c - 1] + gap)
-    width = col_x[-1] + col_w[-1] + 0.12
+    col_x = {}
+    x = 0.12 + BAR_IN + 0.15
+    for i, c in enumerate(order):
+        if i:
+            # branches stand further apart than a box and its side box
+            x += COL_GAP_IN * (1.6 if c in (0, 2) else 1.0)
+        col_x[c] = x
+        x += col_w[c]
+    width = x + 0.12
     height = 0.12 + HEADER_IN + 0.15 + sum(row_h) + ROW_GAP_IN * 4 + 0.12
     row_top = [height - 0.12 - HEADER_IN - 0.15]
     for r in range(1, 5):
@@ -181,6 +192,8 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         layout.texts.append(fig.text((x0 + x1) / 2 / width, (height - 0.12 - HEADER_IN / 2) / height, text, ha="center", va="center", fontsize=style.FONT_SIZE, fontweight="bold"))
 
     header(col_x[0], col_x[1] + col_w[1], "Identification of studies via databases and registers", "#fbe7a1")
+    if previous:
+        header(col_x[-1], col_x[-1] + col_w[-1], "Previous studies", "#e3e3e3")
     if other:
         header(col_x[2], col_x[3] + col_w[3], "Identification of studies via other methods", "#e3e3e3")
 
@@ -195,7 +208,7 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         x0 = col_x[col]
         y1 = row_top[row] - (row_h[row] - h) / 2
         y0 = y1 - h
-        face = "#f2f2f2" if col >= 2 else "white"
+        face = "#f2f2f2" if col >= 2 or col < 0 else "white"
         fig.add_artist(Rectangle((x0, y0), w, h, transform=tr, facecolor=face, edgecolor=style.INK, lw=0.7))
         t = fig.text((x0 + PAD_IN) / width, (y0 + y1) / 2 / height, text, ha="left", va="center", fontsize=style.FONT_SIZE, linespacing=1.3)
         layout.texts.append(t)
@@ -209,10 +222,10 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         elif kind == "right":
             y = (by0 + by1) / 2
             start, end = (ax1, y), (bx0, y)
-        else:  # from the other branch into the included box: down then left
+        else:  # from a side branch into the included box: down, then across
             x = (ax0 + ax1) / 2
             y = (by0 + by1) / 2
-            fig.add_artist(FancyArrowPatch((x, ay0), (bx1, y), connectionstyle="angle,angleA=-90,angleB=180,rad=0", arrowstyle="-|>", mutation_scale=8, transform=tr, color=style.INK, lw=0.7, shrinkA=0, shrinkB=0))
+            fig.add_artist(FancyArrowPatch((x, ay0), (bx1 if x > bx1 else bx0, y), connectionstyle="angle,angleA=-90,angleB=180,rad=0", arrowstyle="-|>", mutation_scale=8, transform=tr, color=style.INK, lw=0.7, shrinkA=0, shrinkB=0))
             layout.arrows.append((a, b))
             return
         fig.add_artist(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8, transform=tr, color=style.INK, lw=0.7, shrinkA=0, shrinkB=0))
@@ -228,6 +241,8 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         arrow("other_sought", "other_not_retrieved", "right")
         arrow("other_assessed", "other_excluded", "right")
         arrow("other_assessed", "included", "elbow")
+    if previous:
+        arrow("previous", "included", "elbow")
 
     renderer = fig.canvas.get_renderer()
     for (sid, *_), t in zip(specs, layout.texts[-len(specs):]):
