@@ -255,7 +255,9 @@ class Builder:
         self.progress("starting the Python kernel")
         with Kernel(self.root) as k:
             self.timings["kernel start"] = k.start_seconds
+            t = time.perf_counter()
             err = first_error(k.run(setup_code(dpi, figsize)))
+            self.timings["kernel setup (matplotlib)"] = time.perf_counter() - t
             if err:
                 raise RenderError(f"kernel setup failed: {err}")
             t_cells = time.perf_counter()
@@ -290,6 +292,7 @@ class Builder:
                         o.get("text", "") for o in outs if o.get("output_type") == "stream" and o.get("name") == "stdout")
                     pending = next(inline_iter, None)
             self.timings["cells"] = time.perf_counter() - t_cells
+        self.timings["kernel stop"] = k.stop_seconds
 
     # ---- assemble ---------------------------------------------------------------------
     def _refs(self, text: str, a: Analysis, line_no: int) -> str:

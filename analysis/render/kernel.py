@@ -44,9 +44,12 @@ class Kernel:
         self.client = NotebookClient(
             self.nb, timeout=timeout, kernel_name="python3", allow_errors=True,
             resources={"metadata": {"path": str(self.root)}},
+            # nothing is left to flush once the last cell ran; a graceful stop only waits
+            shutdown_kernel="immediate",
         )
         self._cm = None
         self.start_seconds = 0.0
+        self.stop_seconds = 0.0
 
     def __enter__(self) -> "Kernel":
         env = dict(os.environ)
@@ -62,7 +65,9 @@ class Kernel:
 
     def __exit__(self, *exc) -> None:
         if self._cm is not None:
+            t = time.perf_counter()
             self._cm.__exit__(*exc)
+            self.stop_seconds = time.perf_counter() - t
 
     def run(self, code: str) -> list[dict]:
         cell = nbformat.v4.new_code_cell(code)
