@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -179,3 +180,36 @@ def test_cell_output_options(tmp_path):
     assert body.count("UserWarning: careful") == 1
     assert "``` {.cell-output-stderr}\nUserWarning: careful\n```" in body
     assert "``` {.cell-output}\n2\n```" in body
+
+
+def test_printed_markdown_is_checked_and_resolved(tmp_path):
+    root = project(tmp_path, """\
+        ```{python}
+        #| label: tbl-cites
+        #| tbl-cap: "Trials, as in @fig-pic"
+        #| output: asis
+        print(table)
+        ```
+
+        ![Pic](a.png){#fig-pic}
+        """)
+    (tmp_path / "build").mkdir()
+    b = Builder(root, tmp_path / "build")
+    a = b.scan()
+    table = "| Study | Figure |\n|---|---|\n| @kim2014 | @fig-pic |\n"
+    b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": table}]}
+    body = b.assemble("html", a)
+    nb = "\u00a0"
+    assert f"| @kim2014 | [Figure{nb}1](#fig-pic) |" in body
+    assert f": Table{nb}1: Trials, as in [Figure{nb}1](#fig-pic)" in body
+    for printed, message in [("| @smith2020 |\n|---|\n| 1 |\n", "printed citation `@smith2020`"),
+                             ("| @fig-none |\n|---|\n| 1 |\n", "printed `@fig-none`, which has no target"),
+                             ("## Results\n| a |\n|---|\n| 1 |\n", "printed a heading ('## Results')")]:
+        b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": printed}]}
+        with pytest.raises(RenderError, match=re.escape(f"cell tbl-cites at review.qmd:9 {message}")):
+            b.assemble("html", a)
+
+
+def test_caption_citation_is_checked(tmp_path):
+    msg = error_of(tmp_path, "```{python}\n#| label: fig-a\n#| fig-cap: After @nobody2000\nx = 1\n```\n")
+    assert msg == "review.qmd:9: citation `@nobody2000` is not in references.bib"

@@ -125,6 +125,11 @@ class Builder:
                         tbl_n += 1
                         add_label(label, "tbl", block.line)
                         a.labels[label] = ("tbl", str(tbl_n), block.line)
+                for key in ("fig-cap", "tbl-cap"):
+                    for m in REF_RE.finditer(str(block.options.get(key) or "")):
+                        ref = m.group(2)
+                        prefix = ref.split("-", 1)[0].lower() if "-" in ref else None
+                        a.refs.append((block.line, prefix if prefix in QUARTO_XREF_PREFIXES else None, ref))
                 if "tbl-cap" in block.options and not (label or "").startswith("tbl-"):
                     raise RenderError(f"{QMD}:{block.line}: `tbl-cap` needs a `#| label: tbl-...`")
                 continue
@@ -325,6 +330,34 @@ class Builder:
         text = re.sub(r"\[([^\[\]]*@[^\[\]]*)\](?!\()", bracket, text)
         return REF_RE.sub(lambda m: label_text(m.group(1), m.group(2)) if is_xref(m.group(2)) else m.group(0), text)
 
+    def _generated(self, text: str, cell: Cell, a: Analysis) -> str:
+        """Markdown printed by a cell: its references are checked and resolved like the document's."""
+        name = cell.label or f"#{cell.index}"
+        out = []
+        for line_no, line, in_code in _lines(Markdown(text.split("\n"), cell.line)):
+            if in_code:
+                out.append(line)
+                continue
+            if HEADING_RE.match(line):
+                raise RenderError(f"cell {name} at {QMD}:{cell.line} printed a heading ({line.strip()!r}); "
+                                  "write headings in review.qmd so they are numbered")
+            for is_code, seg in code_free_segments(line):
+                if is_code:
+                    continue
+                for m in REF_RE.finditer(seg):
+                    key = m.group(2)
+                    prefix = key.split("-", 1)[0].lower() if "-" in key else None
+                    if prefix in QUARTO_XREF_PREFIXES:
+                        if prefix not in SUPPORTED_XREF or _label_case(key, a.labels) not in a.labels:
+                            raise RenderError(f"cell {name} at {QMD}:{cell.line} printed `@{key}`, "
+                                              "which has no target")
+                    elif key not in self.bib_keys:
+                        raise RenderError(f"cell {name} at {QMD}:{cell.line} printed citation `@{key}`, "
+                                          "which is not in the bibliography")
+            out.append("".join(seg if is_code else self._refs(seg, a, cell.line)
+                               for is_code, seg in code_free_segments(line)))
+        return "\n".join(out)
+
     def _prose(self, text: str, a: Analysis, line_no: int, counter: dict) -> str:
         parts = []
         for is_code, seg in code_free_segments(text):
@@ -395,7 +428,7 @@ class Builder:
                     if opt("warning") is not False:
                         code_block(o["text"], "cell-output-stderr")
                 elif asis:
-                    out += [o["text"].rstrip("\n"), ""]
+                    out += [self._generated(o["text"].rstrip("\n"), cell, a), ""]
                 else:
                     code_block(o["text"], "cell-output")
             elif kind in ("display_data", "execute_result"):
@@ -411,7 +444,7 @@ class Builder:
                     images.append({"png": png, "svg": data.get("image/svg+xml")})
                     out.append(f"\x00FIG{len(images) - 1}")
                 elif "text/markdown" in data:
-                    out += [data["text/markdown"], ""]
+                    out += [self._generated(data["text/markdown"], cell, a), ""]
                 elif "text/plain" in data:
                     if asis:
                         out += [data["text/plain"], ""]
