@@ -138,7 +138,7 @@ def test_numbering_and_crossref_text(tmp_path):
     assert "# [1]{.header-section-number} Intro {#sec-intro}" in body
     assert "## [1.1]{.header-section-number} Sub {#sec-sub}" in body
     assert "# Other {.unnumbered}" in body
-    assert f"![Figure{nb}1: A picture of @kim2014](a.png){{#fig-pic }}" in body
+    assert f"![Figure{nb}1: A picture of @kim2014](../a.png){{#fig-pic }}" in body
     assert f"::: {{#tbl-counts}}\n\n| a |\n|---|\n| 1 |\n\n: Table{nb}1: Counts\n\n:::" in body
 
 
@@ -213,3 +213,31 @@ def test_printed_markdown_is_checked_and_resolved(tmp_path):
 def test_caption_citation_is_checked(tmp_path):
     msg = error_of(tmp_path, "```{python}\n#| label: fig-a\n#| fig-cap: After @nobody2000\nx = 1\n```\n")
     assert msg == "review.qmd:9: citation `@nobody2000` is not in references.bib"
+
+
+def test_document_without_cells_renders_project_images(tmp_path):
+    """No cells: no kernel; an image file of the project appears in both outputs, numbered."""
+    import subprocess
+
+    import matplotlib
+    matplotlib.use("agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1))
+    fig.subplots().plot([0, 1], [0, 1])
+    (tmp_path / "images").mkdir()
+    fig.savefig(tmp_path / "images/scheme.png", dpi=50)
+    root = project(tmp_path, "As @fig-scheme shows [@kim2014].\n\n"
+                   "![The scheme of the project](images/scheme.png){#fig-scheme width=40%}\n")
+    report = render_project(root, engine="builtin")
+    assert "kernel start" not in report.timings
+    html = (root / "_output/review.html").read_text(encoding="utf-8")
+    assert '<figure id="fig-scheme">' in html and 'src="data:image/png;base64,' in html
+    assert re.search("Figure\u00a01: The scheme of the\\s+project</figcaption>", html)
+    text = subprocess.run(["pdftotext", str(root / "_output/review.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Figure 1: The scheme of the project" in text.replace("\u00a0", " ")
+    assert "As Figure 1 shows (Kim 2014)." in text.replace("\u00a0", " ")
+    listing = subprocess.run(["pdfimages", "-list", str(root / "_output/review.pdf")], capture_output=True,
+                             text=True, check=True).stdout
+    assert len(listing.splitlines()) >= 3

@@ -253,6 +253,8 @@ class Builder:
     # ---- execute ----------------------------------------------------------------------
     def execute(self, a: Analysis) -> None:
         cells = self.doc.cells
+        if not cells and not a.inline:
+            return  # nothing to run: no kernel
         inline_by_line: dict[int, int] = {}
         fw, fh = self.base.get("fig-width"), self.base.get("fig-height")
         figsize = (float(fw or 7), float(fh or 5)) if (fw or fh) else None
@@ -358,6 +360,12 @@ class Builder:
                                for is_code, seg in code_free_segments(line)))
         return "\n".join(out)
 
+    def _path(self, path: str) -> str:
+        """A project-relative image path as seen from the build folder, where pandoc and typst run."""
+        if re.match(r"^([a-z][a-z0-9+.-]*:|/|#)", path, re.I):
+            return path
+        return os.path.relpath(self.root / path, self.build).replace(os.sep, "/")
+
     def _prose(self, text: str, a: Analysis, line_no: int, counter: dict) -> str:
         parts = []
         for is_code, seg in code_free_segments(text):
@@ -369,6 +377,7 @@ class Builder:
                     seg = self.inline_values[(line_no, occ)]
                 parts.append(seg)
             else:
+                seg = re.sub(r"(!\[[^\]]*\]\()([^)\s]+)", lambda m: m.group(1) + self._path(m.group(2)), seg)
                 parts.append(self._refs(seg, a, line_no))
         return "".join(parts)
 
@@ -531,7 +540,7 @@ class Builder:
                 ident, classes, kv = parse_attributes(im.group(3))
                 cap = self._prose(im.group(1), a, line_no, counter)
                 rest = " ".join([f".{c}" for c in classes] + [f'{k}="{v}"' for k, v in kv.items()])
-                out.append(f"![Figure\u00a0{a.labels[ident][1]}: {cap}]({im.group(2)}){{#{ident} {rest}}}")
+                out.append(f"![Figure\u00a0{a.labels[ident][1]}: {cap}]({self._path(im.group(2))}){{#{ident} {rest}}}")
                 continue
             tm = TABLE_CAPTION_RE.match(stripped)
             if tm:
@@ -653,7 +662,7 @@ class Builder:
             import typst
             pdf = self.build / f"{stem}.pdf"
             try:
-                typst.compile(str(typ), output=str(pdf), root=str(self.build), timestamp=0,
+                typst.compile(str(typ), output=str(pdf), root=str(self.root), timestamp=0,
                               ignore_system_fonts=True)
             except Exception as exc:  # typst raises its own error type with the compiler's message
                 first = str(exc).strip().splitlines()
