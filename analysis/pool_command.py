@@ -264,7 +264,7 @@ def format_summary(d: dict) -> str:
     if ratio:
         lines.append(f"{d['measure']} {math.exp(d['estimate']):.4f}  "
                      f"CI [{math.exp(d['ci_lb']):.4f}, {math.exp(d['ci_ub']):.4f}]")
-    if d.get("tau2") is not None:
+    if d.get("tau2") is not None and d["method"] != "FE":
         lines.append(f"tau^2 {_fmt(d['tau2'])} [{_fmt(d['tau2_ci_lb'])}, {_fmt(d['tau2_ci_ub'])}]  "
                      f"tau {_fmt(d['tau'])}")
     if d.get("pi_lb") is not None:

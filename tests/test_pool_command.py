@@ -144,3 +144,25 @@ def test_bad_csv_is_one_line_exit_1(tmp_path, capsys, content, args, message):
 def test_missing_file(tmp_path, capsys):
     assert main(["pool", str(tmp_path / "nope.csv")]) == 1
     assert "nope.csv: cannot read file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- dat.nielweise2007 (zero cells)
+
+
+def test_nielweise_zero_cells_json(tmp_path, capsys):
+    d = REF["data"]["nielweise2007"]
+    path = write_csv(tmp_path / "niel.csv", {
+        "study": d["labels"], "ai": d["ai"], "n1i": [a + b for a, b in zip(d["ai"], d["bi"])],
+        "ci": d["ci"], "n2i": [c + x for c, x in zip(d["ci"], d["di"])]})
+    case = POOL["nielweise2007_OR_REML"]
+    out = run_json(capsys, path, "--measure", "OR")
+    assert out["estimate"] == pytest.approx(case["result"]["estimate"], rel=1e-4)
+    assert out["tau2"] == pytest.approx(case["result"]["tau2"], rel=1e-4)
+    assert [s["yi"] for s in out["studies"]] == pytest.approx(case["yi"], rel=1e-9)
+    assert out["correction"].startswith("0.5 added to each cell of studies with a zero cell")
+
+
+def test_fixed_effect_text_has_no_tau2_line(tmp_path, capsys):
+    assert main(["pool", str(bcg_csv(tmp_path)), "--measure", "OR", "--method", "FE"]) == 0
+    text = capsys.readouterr().out
+    assert "FE meta-analysis of 13 studies (log OR)" in text and "tau^2" not in text
