@@ -464,7 +464,13 @@ class Builder:
                            "cell-output-error")
         if label_is_fig := str(cell.label or "").startswith("fig-"):
             if not images:
-                raise RenderError(f"cell {cell.label} at {QMD}:{cell.line} displayed no figure")
+                plain = [o.get("data", {}).get("text/plain", "") for o in self.outputs.get(cell.index, [])]
+                hint = ""
+                if any(p.startswith("<Figure size") for p in plain):
+                    # IPython (and so Quarto) shows no image for a matplotlib Figure without axes
+                    hint = ("; IPython draws no image for a Figure without axes, so give it one "
+                            "(e.g. fig.add_axes((0, 0, 1, 1)).set_axis_off())")
+                raise RenderError(f"cell {cell.label} at {QMD}:{cell.line} displayed no figure{hint}")
         if images:
             figs = self._figure(fmt, cell, images, a)
             rendered = []
@@ -615,7 +621,8 @@ class Builder:
         meta = self.build / f"meta-{fmt}.yaml"
         meta.write_text(yaml.safe_dump(self.metadata(fmt), allow_unicode=True, sort_keys=True), encoding="utf-8")
         o = self.cfg[fmt]
-        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc",
+        # wide columns: pipe tables get automatic widths instead of ones taken from the dash counts
+        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc", "--columns=10000",
                 "--standalone", "--metadata-file", str(meta.name), "--lua-filter", str(HERE / "callouts.lua"),
                 "--resource-path", f"{self.build}{os.pathsep}{self.root}", "-o", str(out_path)]
         if o.get("toc"):
