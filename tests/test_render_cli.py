@@ -40,7 +40,7 @@ args = sys.argv[1:]
 with open({str(log)!r}, "a") as fh:
     fh.write(" ".join(args) + " | " + os.environ.get("QUARTO_PYTHON", "") + " | " + os.getcwd() + "\\n")
 fmt = args[args.index("--to") + 1]
-out = pathlib.Path("_output"); out.mkdir(exist_ok=True)
+out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(exist_ok=True)
 (out / ("review." + {{"html": "html", "typst": "pdf"}}[fmt])).write_text("made by quarto " + fmt)
 """)
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
@@ -60,8 +60,8 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert "render: quarto render --to html" in out.err and "render: quarto render --to typst" in out.err
     assert out.out.startswith("rendered with quarto")
     calls = log.read_text().splitlines()
-    assert calls == [f"render review.qmd --to html | {sys.executable} | {root}",
-                     f"render review.qmd --to typst | {sys.executable} | {root}"]
+    assert calls == [f"render review.qmd --to html --output-dir _output | {sys.executable} | {root}",
+                     f"render review.qmd --to typst --output-dir _output | {sys.executable} | {root}"]
     assert (root / "_output/review.pdf").read_text() == "made by quarto typst"
     # unchanged inputs: quarto is not run again
     assert main(["render", "--root", str(root), "--quiet"]) == 0

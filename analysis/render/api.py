@@ -126,7 +126,7 @@ def render_project(root, to=FORMATS, engine: str = "auto", force: bool = False, 
 
     if engine == "quarto":
         from .quarto import render_with_quarto
-        timings = render_with_quarto(root, formats, progress)
+        timings = render_with_quarto(root, formats, cfgmod.output_dir_name(project), progress)
         produced = outputs
         for f, p in produced.items():
             if not p.exists():

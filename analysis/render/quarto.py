@@ -14,7 +14,7 @@ from ..errors import RenderError
 QUARTO_FORMAT = {"html": "html", "pdf": "typst"}
 
 
-def render_with_quarto(root: Path, formats: tuple[str, ...], progress=None) -> dict[str, float]:
+def render_with_quarto(root: Path, formats: tuple[str, ...], out_dir: str = "_output", progress=None) -> dict[str, float]:
     quarto = shutil.which("quarto")
     if not quarto:
         raise RenderError("quarto is not on PATH")
@@ -24,7 +24,7 @@ def render_with_quarto(root: Path, formats: tuple[str, ...], progress=None) -> d
         if progress:
             progress(f"quarto render --to {QUARTO_FORMAT[f]}")
         t = time.perf_counter()
-        proc = subprocess.run([quarto, "render", "review.qmd", "--to", QUARTO_FORMAT[f]], cwd=root, env=env,
+        proc = subprocess.run([quarto, "render", "review.qmd", "--to", QUARTO_FORMAT[f], "--output-dir", out_dir], cwd=root, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         timings[f"quarto {QUARTO_FORMAT[f]}"] = time.perf_counter() - t
         if proc.returncode != 0:
