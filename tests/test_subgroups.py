@@ -72,10 +72,13 @@ def test_bcg_subgroups_match_metafor(case):
     for g in ref["groups"]:
         r = res.groups[g["group"]]
         assert r.k == g["k"]
-        for key in ("estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "pi_lb", "pi_ub"):
+        for key in ("estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "h2", "pi_lb",
+                    "pi_ub", "tau2_ci_lb", "tau2_ci_ub", "i2_ci_lb", "i2_ci_ub"):
             assert getattr(r, key) == _approx(g[key], tol), (g["group"], key)
-        assert r.q == _approx(g["q"], CLOSED)
-    assert res.overall.estimate == _approx(ref["overall"]["estimate"], tol)
+        assert r.q == _approx(g["q"], CLOSED) and r.q_pval == _approx(g["q_pval"], CLOSED)
+        assert list(r.weights) == _approx(g["weights"], tol)
+    for key in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "i2", "pi_lb", "pi_ub"):
+        assert getattr(res.overall, key) == _approx(ref["overall"][key], tol), ("overall", key)
     assert res.q_between == _approx(ref["q_between"], tol)
     assert res.q_between_df == ref["q_between_df"] == 2
     assert res.q_between_pval == _approx(ref["q_between_pval"], tol)
