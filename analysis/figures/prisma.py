@@ -145,6 +145,9 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         specs.append(("other_excluded", 3, 3, _single(e, "other_excluded", reasons=True), ["other_excluded"]))
 
     fig = new_figure()
+    # IPython's inline display skips a figure without axes, so the boxes sit on an
+    # invisible full-size one.
+    fig.add_axes((0, 0, 1, 1)).set_axis_off()
     renderer = fig.canvas.get_renderer()
     probe = fig.text(0, 0, "", fontsize=style.FONT_SIZE, linespacing=1.3)
     sizes = {}
