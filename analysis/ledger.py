@@ -126,10 +126,21 @@ def load_claims(root) -> pd.DataFrame:
     path = extraction_dir(root) / CLAIMS_FILE
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.reader(fh)
+            # Spreadsheets pad cells and headers with spaces; strip them as the sheets do.
+            header = [h.strip() for h in next(reader, [])]
+            rows = []
+            for line, cells in enumerate(reader, start=2):
+                if len(cells) > len(header):
+                    raise InputError(f"{CLAIMS_FILE}:{line}: more cells than header columns")
+                rows.append({h: c.strip() for h, c in zip(header, cells)})
     except FileNotFoundError:
         raise InputError(f"{CLAIMS_FILE}: not found in {extraction_dir(root)}") from None
-    claims = pd.DataFrame(rows, columns=list(rows[0].keys()) if rows else list(CLAIM_COLUMNS))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{CLAIMS_FILE}: not UTF-8 (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise InputError(f"{CLAIMS_FILE}: not a readable CSV file ({exc})") from None
+    claims = pd.DataFrame(rows, columns=header or list(CLAIM_COLUMNS))
     claims = claims.fillna("")
     check_claims(claims)
     return claims

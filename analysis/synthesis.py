@@ -381,7 +381,8 @@ def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
     if plan.safety.studies == "included":
         keep = set(studies["study"].map(_t))
         ae = ae[ae["study"].map(_t).isin(keep)]
-    safety = tally(ae, arms, level=plan.safety.level)
+    safety = tally(ae, arms, level=plan.safety.level, methods=plan.safety.methods,
+                   min_studies=plan.safety.min_studies)
     all_studies = sheets["studies"]
     labels = {_t(k): _t(v) or _t(k) for k, v in zip(all_studies["study"], all_studies["label"])}
     arm_labels = {(_t(s), _t(a)): _t(lab) or _t(a) for s, a, lab in

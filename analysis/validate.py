@@ -216,4 +216,22 @@ def validate_project(root, check_citations: bool = True) -> list[Problem]:
     root = Path(root)
     _, problems = check_sheets(root)
     qmd = root / QMD_FILE if check_citations else None
-    return problems + check_bibliography(root / BIB_FILE, qmd)
+    return problems + check_bibliography(root / BIB_FILE, qmd) + _claims(root)
+
+
+def _claims(root: Path) -> list[Problem]:
+    """The reproduction ledger's claims sheet, when the project has one."""
+    from .errors import InputError
+    from .ledger import CLAIMS_FILE, load_claims
+
+    if not (root / "extraction" / CLAIMS_FILE).exists():
+        return []
+    try:
+        load_claims(root)
+    except InputError as exc:
+        # load_claims reports its first problem as FILE:ROW:COLUMN: what (value)
+        file, row, column, message = (str(exc).split(":", 3) + ["", "", ""])[:4]
+        if row.isdigit() and message:
+            return [Problem(file, int(row), column, message.strip())]
+        return [Problem(file, None, None, str(exc).partition(":")[2].strip())]
+    return []

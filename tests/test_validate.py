@@ -97,10 +97,16 @@ def test_problem_string_format():
 
 def test_files_the_schema_does_not_declare_are_ignored(tmp_path):
     root = make_project(tmp_path / "p")
-    (root / "extraction" / "claims.csv").write_text("claim,\x00not,a,sheet\n\"unclosed\n", encoding="utf-8")
     (root / "analysis_plan.yml").write_text("outcomes: [\n", encoding="utf-8")
     (root / "extraction" / "notes.csv").write_bytes(b"\xff\xfe junk")
     assert validate_project(root) == []
+
+
+def test_claims_sheet_is_checked_when_present(tmp_path):
+    root = make_project(tmp_path / "p")
+    (root / "extraction" / "claims.csv").write_text("claim,not,a,sheet\n1,2,3,4\n", encoding="utf-8")
+    got = [str(p) for p in validate_project(root)]
+    assert len(got) == 1 and got[0].startswith("claims.csv: missing column(s) claim_id")
 
 
 def test_all_problems_at_once(tmp_path):
@@ -192,3 +198,10 @@ def test_row_numbers_are_file_lines_even_after_a_multiline_cell(tmp_path):
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
     assert [str(p) for p in validate_project(root)] == ["outcomes.csv:4:sd: must be greater than 0 (0)"]
+
+
+def test_unreadable_claims_sheet_is_one_problem(tmp_path):
+    root = make_project(tmp_path / "p")
+    (root / "extraction" / "claims.csv").write_text("claim_id,x\n\"a\x00b\",1,2\n", encoding="utf-8")
+    got = [str(p) for p in validate_project(root)]
+    assert len(got) == 1 and got[0].startswith("claims.csv")
