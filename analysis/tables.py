@@ -64,19 +64,31 @@ def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
 
 
 def pipe_table(headers, rows, align=None) -> str:
-    """A pipe table; `align` is one of l, r, c per column (default l)."""
+    """A pipe table; `align` is one of l, r, c per column (default l).
+
+    The dashes of the rule line are as many as the column's longest cell (capped), because
+    pandoc sizes wide tables in proportion to them: short codes get narrow columns and
+    prose gets room, instead of every column getting the same width.
+    """
     headers = [cell(h, "") for h in headers]
     align = list(align or "l" * len(headers))
     if len(align) != len(headers):
         raise ValueError("align needs one letter per column")
-    rule = {"l": "---", "r": "---:", "c": ":---:"}
-    lines = ["| " + " | ".join(headers) + " |",
-             "| " + " | ".join(rule[a] for a in align) + " |"]
+    body = []
     for row in rows:
         row = list(row)
         if len(row) != len(headers):
             raise ValueError(f"row has {len(row)} cells for {len(headers)} columns")
-        lines.append("| " + " | ".join(c if isinstance(c, str) and c else cell(c) for c in row) + " |")
+        body.append([c if isinstance(c, str) and c else cell(c) for c in row])
+    widths = []
+    for j, h in enumerate(headers):
+        longest_word = max((len(w) for w in h.split()), default=0)
+        longest_cell = max((len(r[j]) for r in body), default=0)
+        widths.append(min(max(longest_word, longest_cell, 3), 40))
+    rule = {"l": "{}", "r": "{}:", "c": ":{}:"}
+    lines = ["| " + " | ".join(headers) + " |",
+             "| " + " | ".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"
 
 
