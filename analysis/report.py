@@ -331,3 +331,15 @@ def plan_rules(plan) -> str:
             break
         kept.append(line)
     return "\n".join(kept).strip() + "\n"
+
+
+def split_table(markdown: str) -> tuple[str, str]:
+    """A printed table split into (pipe-table lines, text after it).
+
+    Some tables end with a legend paragraph; a caption must follow the table directly, so
+    the legend is printed separately."""
+    lines = markdown.strip("\n").splitlines()
+    n = 0
+    while n < len(lines) and lines[n].startswith("|"):
+        n += 1
+    return "\n".join(lines[:n]) + "\n", "\n".join(lines[n:]).strip()

@@ -1,0 +1,173 @@
+"""analysis.report: the counts, lists and formatted numbers the review's prose uses,
+checked against the bundled sheets and against small hand-made frames."""
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from analysis import report as R
+from analysis.ledger import evaluate, load_claims
+from analysis.plan import load_plan
+from analysis.sheets import load_sheets
+from analysis.synthesis import synthesise
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    sheets = load_sheets(ROOT)
+    synth = synthesise(sheets, load_plan(ROOT))
+    ledger = evaluate(sheets, load_claims(ROOT))
+    return sheets, synth, ledger
+
+
+def test_counts_of_included_studies(bundled):
+    sheets, _, _ = bundled
+    assert R.n_included(sheets) == 14          # the published review's count
+    assert R.n_identified(sheets) == 12        # two slots could not be matched
+    assert R.n_included(sheets, scope="upper-limb") == 2
+    assert R.n_included(sheets, design="rct") == 8
+    # dai2023 is in the sheet but not included.
+    assert R.count_where(sheets, "studies", study="dai2023") == 1
+    assert R.n_included(sheets, study="dai2023") == 0
+
+
+def test_count_by_groups_empty_cells_as_not_reported(bundled):
+    sheets, _, _ = bundled
+    fam = R.count_by(sheets, "studies", "protocol_family", included="yes", identified="yes")
+    assert fam == {"LF-rTMS": 2, "iTBS": 7, "LF-rTMS+cTBS": 1, "PAS": 1, "not reported": 1}
+
+
+def test_study_list_in_year_order_with_filters(bundled):
+    sheets, _, _ = bundled
+    assert R.study_list(sheets, scope="upper-limb") == "Chen 2021 and Rosso 2022"
+    assert R.study_list(sheets, phase="acute") == "Kim 2014 and Xie 2021"
+    assert R.study_list(sheets, protocol_family=["LF-rTMS", "PAS"]) == "Kim 2014, Im 2022 and Rosso 2022"
+    assert R.study_list(sheets, study=[]) == ""
+
+
+def test_values_and_arm_sizes(bundled):
+    sheets, _, _ = bundled
+    assert R.n_total(sheets, "kim2014") == 32
+    assert R.n_total(sheets, "rosso2022") is None
+    assert R.arm_sizes(sheets, "kim2014") == [22, 10]
+    assert R.arm_sizes(sheets, "koch2019") == [None, None]
+    assert R.participants(sheets, identified="yes") == 294   # 32+6+36+32+90+30+36+32
+    assert R.arm_mean_sd(sheets, "im2022", "rtms", "BBS", "T0-T2") == "4.40 \u00b1 3.66"
+    assert R.arm_mean_sd(sheets, "kim2014", "real", "10MWT_time", "post", 1) == "\u221216.7 \u00b1 35.1"
+    with pytest.raises(LookupError):
+        R.value(sheets, "studies", "year", included="yes")
+
+
+def test_number_formatting():
+    assert R.words(3) == "three" and R.words(0) == "no" and R.words(14) == "14"
+    assert R.cap("no main analysis") == "No main analysis"
+    assert R.fmt_num(-0.001) == "0.00"
+    assert R.fmt_num(-1.5, 1) == "\u22121.5"
+    assert R.fmt_num(None) == "not reported" and R.fmt_num(math.nan) == "not reported"
+    assert R.fmt_p(0.0004) == "p < 0.001"
+    assert R.fmt_p(0.0072) == "p = 0.007"
+    assert R.fmt_p(0.04) == "p = 0.04"
+    assert R.join_words(["a"]) == "a"
+    assert R.join_words(["a", "b", "c"], "or") == "a, b or c"
+
+
+def test_pooled_effect_text(bundled):
+    _, synth, _ = bundled
+    res = synth.analysis("BBS_SMD_any_change").result
+    # Kim 2014 (percent change) and Im 2022 (change), REML.
+    assert R.fmt_effect(res) == "SMD 0.42 (95% CI \u22120.18 to 1.03)"
+    assert R.fmt_heterogeneity(res) == "I\u00b2 = 27%, \u03c4\u00b2 = 0.05"
+    assert R.fmt_prediction(res) == "95% prediction interval \u22120.33 to 1.17"
+    fake = SimpleNamespace(measure="MD", estimate=-2.0, ci_lb=-3.5, ci_ub=-0.5, level=90.0)
+    assert R.fmt_effect(fake, 1) == "MD \u22122.0 (90% CI \u22123.5 to \u22120.5)"
+
+
+def test_single_study_effect_is_the_mean_difference_of_the_arms(bundled):
+    _, synth, _ = bundled
+    # Im 2022 BBS change T0-T2: 4.40 - 1.88 = 2.52 points.
+    assert R.study_effect(synth.analysis("BBS"), "im2022") == "MD 2.52 (95% CI 0.16 to 4.88)"
+    assert R.study_effect(synth.analysis("TUG"), "im2022").startswith("MD \u22124.37 ")
+    with pytest.raises(LookupError):
+        R.study_effect(synth.analysis("BBS"), "kim2014")
+
+
+def test_analyses_by_status(bundled):
+    _, synth, _ = bundled
+    assert [a.outcome for a in R.analyses_with(synth, "pooled")] == ["BBS_SMD_any_change"]
+    assert R.analyses_with(synth, "pooled", exploratory=False) == []
+    assert [a.outcome for a in R.analyses_with(synth, "single study")] == ["BBS", "TUG", "ABC"]
+    singles = R.analyses_with(synth, "single study")
+    assert R.outcome_labels(singles[:2], lower=False) == "Berg Balance Scale and Timed Up and Go (s)"
+
+
+def test_non_contributors_name_studies_that_measured_the_outcome(bundled):
+    _, synth, _ = bundled
+    assert R.non_contributors(synth, "BBS") == (
+        "Kim 2014 (reports only percent change from baseline), "
+        "Koch 2019 (reports only p-values or test statistics), "
+        "Liao 2021 (describes the result in words only) and "
+        "Liao 2024 (measured it, but no values were in the sources read)")
+    assert R.non_contributors(synth, "TUG") == ""
+    assert R.non_contributors(synth, "MAS") == \
+        "Chen 2021 (describes the result in words only) and Li 2021 (has no control arm)"
+
+
+def test_reason_counts_and_contributors(bundled):
+    _, synth, _ = bundled
+    counts = R.reason_counts(synth)
+    assert counts["narrative only"] == 6
+    assert counts["percent change on a different metric"] == 3
+    assert counts["study not identified"] == 20     # two slots x ten main outcomes
+    assert sum(counts.values()) + 3 == 140          # three cells contribute (Im 2022)
+    assert R.contributing_studies(synth) == ["Im 2022"]
+    assert R.contributing_studies(synth, exploratory=True) == ["Kim 2014", "Im 2022"]
+
+
+def test_adverse_event_sums(bundled):
+    sheets, _, _ = bundled
+    assert R.ae_events(sheets, study="dai2023", arm="bilateral") == 14
+    assert R.ae_events(sheets, event="twitching", role="active") == 22
+    assert R.ae_events(sheets, event="discomfort", role="control") == 2
+    # Kim 2014's explicit zeros are reported_none rows, not events.
+    assert R.ae_events(sheets, study="kim2014") == 0
+    assert R.ae_studies(sheets, "reported_none") == ["kim2014"]
+    assert R.ae_studies(sheets, "reported") == ["liao2021", "im2022", "rosso2022", "dai2023"]
+    assert R.ae_studies(sheets, "not_reported", only_included=True) == [
+        "bonni2014", "koch2019", "chen2021", "li2021", "xie2021", "xia2022", "einstein2023", "liao2024"]
+
+
+def test_ledger_helpers(bundled):
+    _, _, ledger = bundled
+    assert R.claim(ledger, "C07") == "differs"
+    assert R.claim(ledger, "C07", "reproduced") == "subacute"
+    assert R.claim(ledger, "C11", "published") == "11"
+    assert (R.ledger_count(ledger, "reproduced") + R.ledger_count(ledger, "differs")
+            + R.ledger_count(ledger, "cannot be checked")) == len(ledger)
+    assert R.ledger_count(ledger, "differs") == 4
+
+
+def test_plan_rules_stop_before_the_table(bundled):
+    _, synth, _ = bundled
+    text = R.plan_rules(synth.plan)
+    assert "|" not in text
+    assert "REML" in text and text.startswith("**Pre-specified analysis plan**")
+
+
+def test_split_table_separates_a_trailing_legend():
+    table, legend = R.split_table("| a | b |\n| --- | --- |\n| 1 | 2 |\n\nyes: contributes.\n")
+    assert table == "| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+    assert legend == "yes: contributes."
+    assert R.split_table("| a |\n| --- |\n") == ("| a |\n| --- |\n", "")
+
+
+def test_filters_on_unknown_columns_are_refused():
+    sheets = {"studies": pd.DataFrame({"study": ["a"], "included": ["yes"], "year": [2020], "label": ["A 2020"]})}
+    with pytest.raises(KeyError):
+        R.rows(sheets, "studies", nope="x")
+    assert R.study_list(sheets) == "A 2020"
+    assert R.count_where(sheets, "studies", label=None) == 0
