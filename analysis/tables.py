@@ -66,7 +66,7 @@ def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
 def pipe_table(headers, rows, align=None) -> str:
     """A pipe table; `align` is one of l, r, c per column (default l).
 
-    The dashes of the rule line are as many as the column's longest cell (capped), because
+    The dashes of the rule line follow the column's longest cell (capped) and longest word, because
     pandoc sizes wide tables in proportion to them: short codes get narrow columns and
     prose gets room, instead of every column getting the same width.
     """
@@ -82,9 +82,11 @@ def pipe_table(headers, rows, align=None) -> str:
         body.append([c if isinstance(c, str) and c else cell(c) for c in row])
     widths = []
     for j, h in enumerate(headers):
-        longest_word = max((len(w) for w in h.split()), default=0)
-        longest_cell = max((len(r[j]) for r in body), default=0)
-        widths.append(min(max(longest_word, longest_cell, 3), 40))
+        column = [h] + [r[j] for r in body]
+        # never narrower than the longest word (it cannot wrap), never wider than 24 dashes
+        longest_word = max((len(w) for c in column for w in c.split()), default=0)
+        longest_cell = max((len(c) for c in column), default=0)
+        widths.append(max(longest_word + 1, min(longest_cell, 24), 3))
     rule = {"l": "{}", "r": "{}:", "c": ":{}:"}
     lines = ["| " + " | ".join(headers) + " |",
              "| " + " | ".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + " |"]

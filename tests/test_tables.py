@@ -35,10 +35,10 @@ def body(md):
 def test_formatter_escapes_aligns_and_fills_empty_cells():
     md = tables.pipe_table(["a|b", "n"], [[tables.cell("x|y"), tables.num(1.005)],
                                           [tables.cell(None), tables.num(float("nan"))]], "lr")
-    assert md == "| a\\|b | n |\n| ---- | ----: |\n| x\\|y | 1.00 |\n| — | — |\n"
+    assert md == "| a\\|b | n |\n| ----- | -----: |\n| x\\|y | 1.00 |\n| — | — |\n"
     # rule dashes follow the longest cell, capped, so pandoc gives prose columns more room
-    wide = tables.pipe_table(["code", "text"], [["a", "w" * 100]])
-    assert wide.splitlines()[1] == "| " + "-" * 4 + " | " + "-" * 40 + " |"
+    wide = tables.pipe_table(["code", "text"], [["a", "word " * 20]])
+    assert wide.splitlines()[1] == "| " + "-" * 5 + " | " + "-" * 24 + " |"
     assert tables.num(-0.001) == "0.00" and tables.num(2.5, 1) == "2.5"
     assert tables.interval(-7.2407, -1.4993) == "-7.24 to -1.50"
     assert tables.count(32.0) == "32" and tables.cell(pd.NA, "not reported") == "not reported"

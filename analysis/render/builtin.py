@@ -621,8 +621,11 @@ class Builder:
         meta = self.build / f"meta-{fmt}.yaml"
         meta.write_text(yaml.safe_dump(self.metadata(fmt), allow_unicode=True, sort_keys=True), encoding="utf-8")
         o = self.cfg[fmt]
-        # wide columns: pipe tables get automatic widths instead of ones taken from the dash counts
-        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc", "--columns=10000",
+        # HTML: pipe tables get automatic widths (the browser fits them). Typst: pandoc's
+        # default, as under Quarto, so a wide table spans the text width with columns in
+        # proportion to the dashes of its rule line.
+        columns = ["--columns=10000"] if fmt == "html" else []
+        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc", *columns,
                 "--standalone", "--metadata-file", str(meta.name), "--lua-filter", str(HERE / "callouts.lua"),
                 "--resource-path", f"{self.build}{os.pathsep}{self.root}", "-o", str(out_path)]
         if o.get("toc"):
