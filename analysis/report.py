@@ -343,3 +343,19 @@ def split_table(markdown: str) -> tuple[str, str]:
     while n < len(lines) and lines[n].startswith("|"):
         n += 1
     return "\n".join(lines[:n]) + "\n", "\n".join(lines[n:]).strip()
+
+
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """"no main outcome", "one trial", "two trials"."""
+    n = int(n)
+    return f"{words(n)} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def measured_by(synth, outcome: str) -> list[str]:
+    """Labels of identified studies that measured an outcome, whether or not they contribute."""
+    av = synth.availability
+    sub = av[av["outcome"] == outcome]
+    keep = (sub["contributes"] == "yes") | (
+        (sub["reason"] != "study not identified")
+        & ~((sub["reason"] == "not reported") & ~sub["detail"].astype(str).str.startswith("measured")))
+    return list(sub.loc[keep, "label"])
