@@ -1,4 +1,5 @@
 -- Typst has no callout element: wrap the callout div in a tinted, ruled block.
+-- (This filter also gives HTML tables a scroll box; see Table below.)
 local colours = {
   note = "#0d6efd", tip = "#198754", warning = "#e0a800",
   caution = "#fd7e14", important = "#dc3545",
@@ -20,4 +21,12 @@ function Div(el)
   blocks:extend(el.content)
   blocks:insert(pandoc.RawBlock("typst", "]"))
   return blocks
+end
+
+-- HTML: a table wider than the text scrolls inside its own box (style.css .table-scroll).
+function Table(el)
+  if FORMAT:match("html") then
+    return pandoc.Div({el}, pandoc.Attr("", {"table-scroll"}))
+  end
+  return nil
 end
