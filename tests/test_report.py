@@ -171,3 +171,13 @@ def test_filters_on_unknown_columns_are_refused():
         R.rows(sheets, "studies", nope="x")
     assert R.study_list(sheets) == "A 2020"
     assert R.count_where(sheets, "studies", label=None) == 0
+
+
+def test_count_noun_and_measured_by(bundled):
+    _, synth, _ = bundled
+    assert R.count_noun(0, "main outcome") == "no main outcomes"
+    assert R.count_noun(1, "trial") == "one trial"
+    assert R.count_noun(3, "analysis", "analyses") == "three analyses"
+    assert R.measured_by(synth, "TUG") == ["Im 2022"]
+    assert R.measured_by(synth, "BBS") == ["Kim 2014", "Koch 2019", "Liao 2021", "Im 2022", "Liao 2024"]
+    assert R.measured_by(synth, "FMA_LE") == ["Liao 2021", "Xie 2021", "Liao 2024"]
