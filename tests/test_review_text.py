@@ -184,3 +184,9 @@ def test_text_shares_no_run_of_words_with_the_seed():
     out = subprocess.run([sys.executable, str(tool), "review.qmd", "_quarto.yml"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.stdout == "" and out.returncode == 0
+
+
+def test_limits_beside_the_exploratory_estimate_name_its_own_non_contributors():
+    callout = re.search(r"::: \{\.callout-warning[^}]*\}\n(.*?)\n:::", TEXT, re.S)
+    assert callout, "the exploratory estimate needs its warning callout"
+    assert 'R.non_contributors(synth, "BBS_SMD_any_change")' in callout.group(1)
