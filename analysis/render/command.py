@@ -26,4 +26,49 @@ def run(args) -> int:
     else:
         print(f"rendered with {report.engine} in {report.timings['total']:.1f} s: "
               f"{', '.join(str(p.relative_to(root)) for p in report.outputs.values())}")
+        out_dir = next(iter(report.outputs.values())).parent
+        record_numbers(root, out_dir, quiet=args.quiet)
     return 0
+
+
+def record_numbers(root, out_dir, quiet=False) -> None:
+    """After a render that succeeded: snapshot the numbers and say which moved since the last one.
+
+    Written only after the outputs were replaced, so a failed render keeps the previous
+    snapshot. A project without extraction sheets has no numbers and is skipped silently.
+    A problem here does not undo the render; it is reported and the old snapshot kept.
+    """
+    import os
+
+    from ..errors import ReviewError
+    from ..numbers import SNAPSHOT, diff_numbers, dumps, format_changes, has_sheets, project_numbers, read_snapshot
+
+    if not has_sheets(root):
+        return
+    path = out_dir / SNAPSHOT
+    try:
+        numbers = project_numbers(root)
+    except ReviewError as exc:
+        print(f"render: numbers not recorded: {exc}", file=sys.stderr, flush=True)
+        return
+    previous = None
+    if path.exists():
+        try:
+            previous = read_snapshot(path)
+        except ReviewError:
+            previous = None  # an unreadable snapshot is replaced, not compared
+    tmp = path.with_name(SNAPSHOT + ".tmp")
+    tmp.write_text(dumps(numbers), encoding="utf-8")
+    os.replace(tmp, path)
+    if quiet:
+        return
+    shown = path.relative_to(root) if root in path.parents else path
+    if previous is None:
+        print(f"render: numbers recorded in {shown} (no earlier snapshot to compare with)",
+              file=sys.stderr, flush=True)
+        return
+    changes = diff_numbers(previous, numbers)
+    if changes:
+        print("numbers moved since the last render:\n" + format_changes(changes), file=sys.stderr, flush=True)
+    else:
+        print("no number moved since the last render", file=sys.stderr, flush=True)
