@@ -19,6 +19,7 @@ COMMANDS = {
     "pool": ("analysis.pool_command", "meta-analyse any CSV with metafor's column names"),
     "lint": ("analysis.lint", "flag numbers typed into the prose of review.qmd"),
     "ledger": ("analysis.ledger_command", "compare the published review's claims with the sheets"),
+    "numbers": ("analysis.numbers_command", "list the review's numbers, or which moved since a saved snapshot"),
 }
 
 
