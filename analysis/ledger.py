@@ -34,6 +34,7 @@ import re
 
 import pandas as pd
 
+from .cells import is_blank as _blank
 from .errors import InputError
 from .paths import extraction_dir
 
@@ -50,14 +51,6 @@ _CLAUSE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:(!=|=)\s*(.*?)|\s+(not\s+in|in)
 
 
 # --- reading ----------------------------------------------------------------------------
-
-def _blank(x) -> bool:
-    if x is None or x is pd.NA:
-        return True
-    if isinstance(x, float) and math.isnan(x):
-        return True
-    return isinstance(x, str) and not x.strip()
-
 
 def _text(x) -> str:
     if _blank(x):

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from .cells import is_blank as _blank, text as _text
+
 MINUS = "\u2212"  # typographic minus: a hyphen before a number reads as a dash in prose
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
           "ten", "eleven", "twelve")
@@ -20,16 +22,6 @@ _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", 
 
 # --- cell handling ----------------------------------------------------------------------
 
-def _blank(x) -> bool:
-    if x is None or x is pd.NA:
-        return True
-    if isinstance(x, float) and math.isnan(x):
-        return True
-    return isinstance(x, str) and not x.strip()
-
-
-def _text(x) -> str:
-    return "" if _blank(x) else str(x).strip()
 
 
 def _matches(column: pd.Series, wanted) -> pd.Series:

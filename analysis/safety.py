@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .cells import is_blank as _blank
 from analysis.binary import mantel_haenszel, peto
 from analysis.errors import InputError, StatsError
 
@@ -73,9 +74,6 @@ class SafetyTally:
     pooled_results: dict  # (event, "RD" | "PETO") -> BinaryPoolResult
 
 
-def _blank(x) -> bool:
-    return x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA or \
-        (isinstance(x, str) and x.strip() == "")
 
 
 def _num(x) -> float:
@@ -296,7 +294,7 @@ def _pooled(per_study, terms, level, methods, min_studies):
     rows, results = [], {}
     for term in terms:
         sub = per_study[(per_study["event"] == term) & per_study["role"].isin(["active", "control"])]
-        tables, labels, reasons = [], [], []
+        tables, labels = [], []
         for study, grp in sub.groupby("study", sort=False):
             # Arms sharing a role (two active doses, say) are combined into one group.
             by_role = {}

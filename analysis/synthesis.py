@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .cells import is_blank as _blank, text as _t
 from .effects import escalc, from_contrast
 from .errors import InputError, StatsError
 from .plan import AnalysisPlan, OutcomePlan
@@ -80,16 +81,6 @@ class Synthesis:
 
 # --- cell helpers: sheets come typed (pd.NA) or as plain CSV text --------------------------
 
-def _blank(x) -> bool:
-    if x is None or x is pd.NA:
-        return True
-    if isinstance(x, float) and math.isnan(x):
-        return True
-    return isinstance(x, str) and not x.strip()
-
-
-def _t(x) -> str:
-    return "" if _blank(x) else str(x).strip()
 
 
 def _f(x) -> float:

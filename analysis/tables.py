@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from .cells import is_blank as is_empty
 from .synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED, P_ONLY,
                         PERCENT, POOLED, SINGLE, TIMEPOINT, study_order)
 
@@ -21,12 +22,6 @@ MINUS = "-"
 
 # --- formatting -------------------------------------------------------------------------
 
-def is_empty(x) -> bool:
-    if x is None or x is pd.NA:
-        return True
-    if isinstance(x, float) and math.isnan(x):
-        return True
-    return isinstance(x, str) and not x.strip()
 
 
 def cell(x, empty: str = EMPTY) -> str:
