@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -86,27 +85,3 @@ def test_dependencies_cover_inputs_and_code(tmp_path):
     assert names == {"review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction/studies.csv"}
     code = [p for p in dependency_files(root) if root not in p.parents]
     assert any(p.name == "builtin.py" for p in code) and any(p.name == "pooling.py" for p in code)
-
-
-BUNDLED = ["review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction"]
-
-
-@pytest.mark.skipif(not (REPO / "review.qmd").exists(), reason="the bundled review.qmd is not written yet")
-def test_bundled_review_renders(tmp_path):
-    root = tmp_path / "review"
-    root.mkdir()
-    for name in BUNDLED:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, root / name)
-        elif src.exists():
-            shutil.copy2(src, root / name)
-    for csl in REPO.glob("*.csl"):
-        shutil.copy2(csl, root / csl.name)
-    report = render_project(root, engine="builtin")
-    html = (root / "_output/review.html").read_text(encoding="utf-8")
-    assert "<figure" in html and "csl-entry" in html and "???" not in html
-    text = subprocess.run(["pdftotext", str(root / "_output/review.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    assert "Figure" in text and "References" in text
-    assert report.timings["typst compile"] > 0

@@ -1,0 +1,108 @@
+"""The bundled review, rendered by the built-in engine, as a reader gets it.
+
+One render of a temporary copy serves every test here; the HTML is opened in headless
+Chromium and the PDF read with pdftotext. Sections, figures, tables and labels are taken
+from review.qmd itself, so adding a section or a figure extends the checks.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.render import render_project
+
+from chromium import CHROMIUM, inspect_html, pdf_text
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = ["review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction"]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in BUNDLED:
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def _qmd_outline():
+    """Headings, figure labels and table labels of review.qmd, outside code cells."""
+    headings, figs, tbls, in_cell = [], [], [], False
+    for line in (REPO / "review.qmd").read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_cell = not in_cell
+            continue
+        m = re.match(r"#\|\s*label:\s*((fig|tbl)-[\w-]+)", line)
+        if in_cell and m:
+            (figs if m.group(2) == "fig" else tbls).append(m.group(1))
+        elif not in_cell and re.match(r"#{1,3} ", line):
+            headings.append(re.sub(r"\s*\{[^}]*\}\s*$", "", line.lstrip("#").strip()))
+    return headings, figs, tbls
+
+
+HEADINGS, FIGS, TBLS = _qmd_outline()
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\xa0", " "))
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    root = _copy_project(tmp_path_factory.mktemp("bundled") / "review")
+    render_project(root, engine="builtin")
+    return root
+
+
+def test_outline_is_not_empty():
+    # guards the parsing above: the review has its sections, figures and tables
+    assert len(HEADINGS) >= 30 and "Introduction" in HEADINGS and "Conclusions" in HEADINGS
+    assert "fig-prisma" in FIGS and "tbl-characteristics" in TBLS
+
+
+def test_pdf_has_every_section_figure_and_table(bundled):
+    text = _squash(pdf_text(bundled / "_output/review.pdf"))
+    for heading in HEADINGS:
+        assert heading in text, heading
+    for i in range(1, len(FIGS) + 1):
+        assert f"Figure {i}:" in text
+    assert f"Figure {len(FIGS) + 1}:" not in text
+    for i in range(1, len(TBLS) + 1):
+        assert f"Table {i}:" in text
+    assert f"Table {len(TBLS) + 1}:" not in text
+    assert "??" not in text and "?@" not in text
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+def test_html_in_chromium(bundled, tmp_path):
+    got = inspect_html(bundled / "_output/review.html", ARTIFACTS / "review-bundled.png", tmp_path)
+    assert got["console_errors"] == []
+    assert got["brokenLinks"] == []
+    # one image per figure cell, each decoded by the browser
+    assert len(got["images"]) == len(FIGS)
+    assert all(img["done"] and img["w"] > 0 for img in got["images"]), got["images"]
+    # captions numbered in order, figures then tables
+    # (the renderer joins "Figure" and its number with a no-break space)
+    assert [_squash(c.split(":")[0].replace("\xa0", " ")) for c in got["figcaptions"]] == \
+        [f"Figure {i}" for i in range(1, len(FIGS) + 1)]
+    assert [_squash(c.split(":")[0].replace("\xa0", " ")) for c in got["captions"]] == \
+        [f"Table {i}" for i in range(1, len(TBLS) + 1)]
+    text = _squash(got["text"])
+    for heading in HEADINGS:
+        assert heading in text, heading
+    # every citation resolved into the reference list; nothing fetched from the network
+    assert got["citations"] > 0 and got["refEntries"] > 0
+    assert "??" not in text and "?@" not in text
+    assert all(u.startswith(("file:", "data:")) for u in got["requests"]), got["requests"]
+
+
+def test_forced_render_of_the_review_is_byte_identical(bundled):
+    first = {p: (bundled / "_output" / p).read_bytes() for p in ("review.html", "review.pdf")}
+    render_project(bundled, engine="builtin", force=True)
+    for name, data in first.items():
+        assert (bundled / "_output" / name).read_bytes() == data, name
