@@ -160,6 +160,18 @@ def run_metafor(data: dict, reps: int) -> dict | None:
         return json.loads(proc.stdout)
 
 
+def peak_mib(yi, vi, method: str) -> float:
+    """Peak Python-side allocation of one fit (numpy arrays included), in MiB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        pooling.rma(yi, vi, method=method)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def fmt_ms(s: float | None) -> str:
     if s is None:
         return "-"
@@ -187,6 +199,7 @@ def main(argv=None) -> int:
             med, times, res = time_python(yi, vi, method, args.reps)
             py[(k, method)] = {"median_s": med, "times_s": times, "estimate": res.estimate,
                                "tau2": res.tau2}
+    memory = {(k, method): peak_mib(*data[k], method) for k in args.sizes for method in METHODS}
     big = max(args.sizes)
     parts = breakdown(*data[big], args.reps)  # before R, so R's memory churn is not in it
     r = None if args.no_r else run_metafor(data, args.reps)
@@ -218,7 +231,8 @@ def main(argv=None) -> int:
             "numpy": np.__version__, "pymare": pymare.__version__,
             "metafor": (r or {}).get("metafor"), "R": (r or {}).get("R"),
             "machine": f"{platform.machine()}, {platform.system()}",
-            "breakdown_k": big, "breakdown_reml_s": parts}
+            "breakdown_k": big, "breakdown_reml_s": parts,
+            "peak_mib": {f"{k}:{m}": v for (k, m), v in memory.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "pooling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 
@@ -247,6 +261,9 @@ def main(argv=None) -> int:
     lines += ["", f"Where the time goes in one REML fit at k = {big:,} (median ms per part):", "",
               "| part | ms |", "|:---|---:|"]
     lines += [f"| {name} | {fmt_ms(s)} |" for name, s in parts.items()]
+    lines += ["", "Peak memory of one Python fit (tracemalloc, numpy arrays included; MiB):", "",
+              "| k | " + " | ".join(METHODS) + " |", "|---:|" + "---:|" * len(METHODS)]
+    lines += [f"| {k:,} | " + " | ".join(f"{memory[(k, m)]:.2f}" for m in METHODS) + " |" for k in args.sizes]
     (args.out / "pooling.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

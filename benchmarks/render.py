@@ -7,6 +7,7 @@ renderer's test project. Writes benchmarks/results/render.md.
 from __future__ import annotations
 
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -25,6 +26,7 @@ STEPS = ("parse", "kernel start", "kernel setup (matplotlib)", "cells", "kernel 
 
 def project_copy(dest: Path) -> tuple[Path, str]:
     if (REPO / "review.qmd").exists():
+        dest.mkdir(parents=True, exist_ok=True)
         for name in ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction"):
             src = REPO / name
             if src.is_dir():
@@ -60,6 +62,10 @@ def main() -> int:
         slowest = sorted(((statistics.median(r.cell_timings[k][1] for r in reports), reports[0].cell_timings[k][0])
                           for k in range(n_cells)), reverse=True)[:5]
         sizes = {p.name: p.stat().st_size for p in (root / "_output").glob("review.*")}
+    # Peak resident memory: this process (renderer, pandoc output handling) and the largest
+    # child (the Jupyter kernel running the cells, pandoc or typst), in MiB (Linux: KiB units).
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     med = lambda xs: statistics.median(xs)  # noqa: E731
     lines = [
         "# `review render` timings (built-in renderer)",
@@ -88,6 +94,8 @@ def main() -> int:
     lines += ["", "Slowest cells (median s):", "", "| cell | s |", "| --- | ---: |"]
     lines += [f"| {name} | {t:.3f} |" for t, name in slowest]
     lines += ["", "Output sizes: " + ", ".join(f"{k} {v / 1024:.0f} KiB" for k, v in sorted(sizes.items())), ""]
+    lines += [f"Peak memory (resident): renderer process {peak_self:.0f} MiB; largest child process "
+              f"(kernel, pandoc or typst) {peak_child:.0f} MiB.", ""]
     out = REPO / "benchmarks/results/render.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
