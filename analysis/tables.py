@@ -96,7 +96,8 @@ def _t(x) -> str:
 # --- study characteristics ----------------------------------------------------------------
 
 DESIGN_WORDS = {"rct": "RCT", "non_randomised": "non-randomised", "single_group": "single group",
-                "crossover": "crossover", "case_report": "case report"}
+                "crossover": "crossover", "case_report": "case report",
+                "single_session": "single session"}
 
 
 def _n_text(study, s, arms) -> str:

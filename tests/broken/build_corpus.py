@@ -112,7 +112,7 @@ case("number_type", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOM
 case("required_empty", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 1, label=""))},
      ["studies.csv:3:label: required value is empty"])
 case("enum_value", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 0, design="RCT"))},
-     ["studies.csv:2:design: not one of rct, non_randomised, single_group, crossover, case_report (RCT)"])
+     ["studies.csv:2:design: not one of rct, non_randomised, single_group, crossover, case_report, single_session (RCT)"])
 case("pattern_arm_id", {"extraction/adverse_events.csv": sheet("adverse_events", changed(AE, 0, arm="Active arm"))},
      ["adverse_events.csv:2:arm: does not match the pattern ^[a-z0-9_]+$ (Active arm)",
       "adverse_events.csv:2:arm: not in arms.csv for study alpha2020 (Active arm)"])
