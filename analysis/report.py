@@ -66,7 +66,11 @@ def value(sheets: Mapping, sheet: str, column: str, **filters):
     if len(frame) != 1:
         raise LookupError(f"{sheet}.csv: {len(frame)} rows match {filters}, expected 1")
     v = frame[column].iloc[0]
-    return None if _blank(v) else v
+    if _blank(v):
+        return None
+    # a plain Python value: Quarto writes an inline result as its repr, and numpy's is
+    # "np.int64(10)", not "10"
+    return v.item() if hasattr(v, "item") else v
 
 
 # --- included studies -------------------------------------------------------------------

@@ -58,6 +58,8 @@ raise SystemExit("never runs")
 ```
 
 Later: `{python} value`.
+
+Scalars: `{python} __import__("numpy").int64(3)`, `{python} int(__import__("numpy").int64(3))`.
 """
 
 
@@ -76,6 +78,12 @@ def test_inline_values_in_document_order(body):
     _, text = body
     assert "Inline: 5.0, **bold**, ab." in text
     assert "Later: 2.5." in text
+
+
+def test_inline_value_is_written_as_quarto_writes_it(body):
+    # a non-string shows as its repr, as under Quarto: numpy scalars must be converted
+    _, text = body
+    assert "Scalars: np.int64(3), 3." in text
 
 
 def test_pyplot_figure_displayed_and_auto_shown_counts_once(body):

@@ -24,10 +24,15 @@ def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
         "%matplotlib inline",
         "from matplotlib_inline.backend_inline import set_matplotlib_formats as _smf",
         f"_smf('svg', 'png', bbox_inches='tight', dpi={dpi})",
+        # As Quarto does: a string as it is, an object with a markdown form as markdown,
+        # anything else as its plain-text repr (so a numpy scalar shows as np.int64(10)
+        # here too, and the review is written to give plain values).
         "def __review_inline(value):",
         "    md = getattr(value, '_repr_markdown_', None)",
         "    text = md() if callable(md) else None",
-        "    print(str(value) if text is None else text, end='')",
+        "    if text is None:",
+        "        text = value if isinstance(value, str) else repr(value)",
+        "    print(text, end='')",
     ]
     if figsize:
         lines.append(f"_mpl.rcParams['figure.figsize'] = ({figsize[0]}, {figsize[1]})")
