@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,20 @@ def _entries(counts: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+WRAP_CHARS = 34  # longest line of box text, in characters
+
+
+def _wrap(text: str) -> str:
+    # a count, "(n = 12)" or "(not reported)", is never split across lines
+    def keep(m):
+        return m.group(0).replace(" ", "\u00a0")
+
+    lines = []
+    for line in re.sub(r"\((?:n = [^)]*|not reported)\)", keep, text).split("\n"):
+        lines.append(textwrap.fill(line, WRAP_CHARS, break_long_words=False, break_on_hyphens=False) or line)
+    return "\n".join(lines).replace("\u00a0", " ")
+
+
 def _single(entries, key, reasons: bool = False) -> str:
     if key not in entries:
         return f"{WORDING[key]}\n({NOT_REPORTED})"
@@ -144,6 +160,8 @@ def prisma_flow(counts: pd.DataFrame) -> tuple[Figure, PrismaLayout]:
         specs.append(("other_assessed", 2, 3, _single(e, "other_assessed"), ["other_assessed"]))
         specs.append(("other_excluded", 3, 3, _single(e, "other_excluded", reasons=True), ["other_excluded"]))
 
+    # Long lines are wrapped so the diagram stays narrow enough to read at page width.
+    specs = [(sid, col, row, _wrap(text), used) for sid, col, row, text, used in specs]
     fig = new_figure()
     # IPython's inline display skips a figure without axes, so the boxes sit on an
     # invisible full-size one.
