@@ -85,13 +85,19 @@ def _study_key(frame: pd.DataFrame) -> str:
     return "label" if "label" in frame.columns else "study"
 
 
-def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Figure, RobLayout]:
-    """One row per study, one column per domain plus overall; a panel per tool present."""
+def _select(rob: pd.DataFrame, tool: str | None) -> pd.DataFrame:
+    """The usable assessments, of one tool when asked; NothingToDraw when none are left."""
     frame = _usable(rob)
     if tool is not None:
         frame = frame[frame["tool"] == tool]
         if frame.empty:
             raise NothingToDraw(f"no {tool} assessments")
+    return frame
+
+
+def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Figure, RobLayout]:
+    """One row per study, one column per domain plus overall; a panel per tool present."""
+    frame = _select(rob, tool)
     key = _study_key(frame)
     tools = list(dict.fromkeys(frame["tool"]))
     fig = new_figure()
@@ -161,11 +167,7 @@ def _judgement_counts_sentence(frame: pd.DataFrame) -> str:
 
 def rob_summary(rob: pd.DataFrame, *, weights: dict | None = None, tool: str | None = None) -> tuple[Figure, RobLayout]:
     """Stacked bars: share of studies (or of weight, when `weights` maps study to weight) per judgement and domain."""
-    frame = _usable(rob)
-    if tool is not None:
-        frame = frame[frame["tool"] == tool]
-        if frame.empty:
-            raise NothingToDraw(f"no {tool} assessments")
+    frame = _select(rob, tool)
     key = _study_key(frame)
     tools = list(dict.fromkeys(frame["tool"]))
     fig = new_figure()
