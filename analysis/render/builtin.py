@@ -621,11 +621,9 @@ class Builder:
         meta = self.build / f"meta-{fmt}.yaml"
         meta.write_text(yaml.safe_dump(self.metadata(fmt), allow_unicode=True, sort_keys=True), encoding="utf-8")
         o = self.cfg[fmt]
-        # HTML: pipe tables get automatic widths (the browser fits them). Typst: pandoc's
-        # default, as under Quarto, so a wide table spans the text width with columns in
-        # proportion to the dashes of its rule line.
-        columns = ["--columns=10000"] if fmt == "html" else []
-        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc", *columns,
+        # pandoc's default line width, as under Quarto: a wide pipe table spans the text
+        # width with columns in proportion to the dashes of its rule line.
+        args = [pypandoc.get_pandoc_path(), str(src.name), "--from", "markdown", "--citeproc",
                 "--standalone", "--metadata-file", str(meta.name), "--lua-filter", str(HERE / "callouts.lua"),
                 "--resource-path", f"{self.build}{os.pathsep}{self.root}", "-o", str(out_path)]
         if o.get("toc"):
