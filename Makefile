@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: review test validate dictionary reference bench clean
+.PHONY: review test validate dictionary numbers reference bench clean
 
 # The stamp depends on the dependency files, so a second run installs nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -25,6 +25,11 @@ validate: $(STAMP)
 # Regenerates extraction/README.md from extraction/datapackage.json.
 dictionary: $(STAMP)
 	$(BIN)/python -m analysis.schema
+
+# Records every number the review reports; `make test` fails until this is rerun after a
+# change that moves a number, so each such change shows in the commit that made it.
+numbers: $(STAMP)
+	$(BIN)/review numbers --json > results/numbers.json
 
 # Regenerates the metafor reference values (needs R with metafor and metadat).
 reference:
