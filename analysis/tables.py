@@ -105,7 +105,9 @@ def _n_text(study, s, arms) -> str:
     known = len(arm_n) > 1 and all(not is_empty(n) for n in arm_n)
     per_arm = "/".join(count(n) for n in arm_n) if known else ""
     if not is_empty(s.get("n_total")):
-        return count(s["n_total"]) + (f" ({per_arm})" if per_arm else "")
+        analysed = s.get("n_analysed_total")
+        extra = per_arm or (f"{count(analysed)} analysed" if not is_empty(analysed) else "")
+        return count(s["n_total"]) + (f" ({extra})" if extra else "")
     if not is_empty(s.get("n_analysed_total")):
         return f"{count(s['n_analysed_total'])} analysed"
     return per_arm
