@@ -355,3 +355,13 @@ def measured_by(synth, outcome: str) -> list[str]:
         (sub["reason"] != "study not identified")
         & ~((sub["reason"] == "not reported") & ~sub["detail"].astype(str).str.startswith("measured")))
     return list(sub.loc[keep, "label"])
+
+
+ESTIMATOR_WORDS = {"REML": "restricted maximum likelihood", "ML": "maximum likelihood",
+                   "DL": "the DerSimonian-Laird method", "HE": "the Hedges (variance components) method",
+                   "FE": "a fixed-effect (inverse-variance) model"}
+
+
+def estimator_words(code: str) -> str:
+    """The plan's estimator code as words for the methods text."""
+    return ESTIMATOR_WORDS[str(code).upper()]

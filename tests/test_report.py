@@ -181,3 +181,10 @@ def test_count_noun_and_measured_by(bundled):
     assert R.measured_by(synth, "TUG") == ["Im 2022"]
     assert R.measured_by(synth, "BBS") == ["Kim 2014", "Koch 2019", "Liao 2021", "Im 2022", "Liao 2024"]
     assert R.measured_by(synth, "FMA_LE") == ["Liao 2021", "Xie 2021", "Liao 2024"]
+
+
+def test_estimator_words_follow_the_plan_code():
+    assert R.estimator_words("REML") == "restricted maximum likelihood"
+    assert R.estimator_words("dl") == "the DerSimonian-Laird method"
+    with pytest.raises(KeyError):
+        R.estimator_words("XYZ")

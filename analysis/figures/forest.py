@@ -204,7 +204,7 @@ def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool) ->
     pi_lb, pi_ub = get(result, "pi_lb"), get(result, "pi_ub")
     # with fewer than three studies the interval only restates the CI (tau^2 barely estimable)
     k = get(result, "k", default=0) or 0
-    if show_pi and k >= 3 and not (is_missing(pi_lb) or is_missing(pi_ub)) and kind == "pooled":
+    if show_pi and k >= 2 and not (is_missing(pi_lb) or is_missing(pi_ub)) and kind == "pooled":
         rows.append({"kind": "pi", "label": "Prediction interval", "lb": float(pi_lb), "ub": float(pi_ub)})
     rows.append({"kind": "note", "label": _het_text(result, compact=compact)})
     if kind == "pooled":

@@ -1,0 +1,56 @@
+"""The bundled review's own figures, drawn from its sheets through the synthesis.
+
+Expected values come from the synthesis results, never typed in, so the tests follow the
+sheets when a trial is added.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import figures
+from analysis.figures._common import NothingToDraw, overlapping_pairs, text_boxes
+from analysis.plan import load_plan
+from analysis.sheets import load_sheets
+from analysis.synthesis import synthesise
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return synthesise(load_sheets(ROOT), load_plan(ROOT))
+
+
+def test_forest_of_every_pooled_analysis_follows_its_result(synth):
+    pooled = [a for a in synth.analyses if a.result is not None and a.k >= 2]
+    assert pooled, "the bundled data pool at least one analysis"
+    for a in pooled:
+        fig, layout = figures.forest_for_outcome(a)
+        (d,) = layout.diamonds
+        xs = d["vertices"][:, 0]
+        assert xs.min() == pytest.approx(a.result.ci_lb, abs=1e-9)
+        assert xs.max() == pytest.approx(a.result.ci_ub, abs=1e-9)
+        # the prediction interval is drawn for every pooled estimate
+        assert layout.pi[:2] == pytest.approx((a.result.pi_lb, a.result.pi_ub), abs=1e-9)
+        weights = {s["label"]: s["weight"] for s in layout.squares}
+        assert sorted(weights.values()) == pytest.approx(sorted(np.asarray(a.result.weights)), abs=1e-9)
+        assert overlapping_pairs(layout.text_boxes()) == []
+        assert f"{a.result.estimate:.2f}" in layout.alt
+
+
+def test_single_study_outcome_is_not_drawn_as_a_pooled_forest(synth):
+    single = [a for a in synth.analyses if a.result is None]
+    assert single
+    with pytest.raises(NothingToDraw):
+        figures.forest_for_outcome(single[0])
+
+
+def test_safety_plot_rows_follow_the_tally(synth):
+    fig, layout = figures.safety_plot(synth.safety)
+    totals = synth.safety.totals
+    known = totals[totals["at_risk"].notna() & (totals["at_risk"] > 0)]
+    # one point per event term and arm role with a known number at risk, at its percentage
+    assert sorted(p["x"] for p in layout.points) == pytest.approx(sorted(100 * known["proportion"]), abs=1e-9)
+    assert overlapping_pairs(text_boxes(fig, layout.texts)) == []
