@@ -59,9 +59,15 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert "render: quarto render --to html" in out.err and "render: quarto render --to typst" in out.err
     assert out.out.startswith("rendered with quarto")
     calls = log.read_text().splitlines()
-    assert calls == [f"render review.qmd --to html --output-dir _output | {sys.executable} | {root}",
-                     f"render review.qmd --to typst --output-dir _output | {sys.executable} | {root}"]
+    # Quarto renders into a temporary folder inside the project, moved into _output on success
+    assert len(calls) == 2
+    for call, fmt in zip(calls, ("html", "typst")):
+        args, python, cwd = call.split(" | ")
+        assert args.startswith(f"render review.qmd --to {fmt} --output-dir .render-")
+        assert (python, cwd) == (sys.executable, str(root))
     assert (root / "_output/review.pdf").read_text() == "made by quarto typst"
+    assert (root / "_output/review.html").read_text() == "made by quarto html"
+    assert not list(root.glob(".render-*"))
     # unchanged inputs: quarto is not run again
     assert main(["render", "--root", str(root), "--quiet"]) == 0
     assert capsys.readouterr().out.startswith("up to date: _output/review.html, _output/review.pdf")
@@ -70,6 +76,32 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert main(["render", "--root", str(root), "--to", "pdf", "--force", "--quiet"]) == 0
     assert log.read_text().splitlines()[-1].startswith("render review.qmd --to typst")
     assert len(log.read_text().splitlines()) == 3
+
+
+def test_failing_quarto_render_leaves_the_last_good_outputs(tmp_path, monkeypatch):
+    root = tmp_path / "p"
+    shutil.copytree(FIXTURE, root)
+    (root / "_output").mkdir()
+    (root / "_output/review.html").write_text("last good render")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "quarto"
+    # writes a partial HTML into its output folder, then fails on the typst format
+    script.write_text(f"""#!{sys.executable}
+import pathlib, sys
+args = sys.argv[1:]
+out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(exist_ok=True)
+if args[args.index("--to") + 1] == "typst":
+    sys.stderr.write("ERROR: compilation failed\\n"); sys.exit(1)
+(out / "review.html").write_text("partial")
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(RenderError, match="quarto render --to typst failed: ERROR: compilation failed"):
+        render_project(root, engine="quarto")
+    assert (root / "_output/review.html").read_text() == "last good render"
+    assert not (root / "_output/review.pdf").exists()
+    assert not list(root.glob(".render-*"))
 
 
 def test_quarto_engine_requested_but_missing(tmp_path, monkeypatch):

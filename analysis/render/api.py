@@ -126,11 +126,19 @@ def render_project(root, to=FORMATS, engine: str = "auto", force: bool = False, 
 
     if engine == "quarto":
         from .quarto import render_with_quarto
-        timings = render_with_quarto(root, formats, cfgmod.output_dir_name(project), progress)
-        produced = outputs
-        for f, p in produced.items():
-            if not p.exists():
-                raise RenderError(f"quarto finished but {p.relative_to(root)} is missing")
+        # Quarto writes into a temporary output folder; the outputs move into place only
+        # when every format rendered, so a failure leaves the last good render untouched.
+        build = Path(tempfile.mkdtemp(prefix=".render-", dir=root))
+        try:
+            timings = render_with_quarto(root, formats, build.name, progress)
+            for f in formats:
+                if not (build / outputs[f].name).exists():
+                    raise RenderError(f"quarto finished but {outputs[f].name} is missing")
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for f in formats:
+                os.replace(build / outputs[f].name, outputs[f])
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
         cell_timings = []
     else:
         from .builtin import Builder
