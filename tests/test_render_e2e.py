@@ -6,8 +6,10 @@ The HTML is opened in headless Chromium driven over the DevTools protocol on a p
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,7 +47,8 @@ def test_render_reports_steps_and_outputs(rendered):
     assert not list(root.glob(".render-*"))
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+# CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")
 def test_html_in_chromium(rendered, tmp_path):
     root, _, _ = rendered
     html = root / "_output/review.html"
@@ -141,5 +144,12 @@ def test_failing_cell_leaves_outputs_untouched(rendered):
         assert msg == "cell fig-effects at review.qmd:59 failed: NameError: name 'undefined_name' is not defined"
         assert {p.name: p.read_bytes() for p in (root / "_output").iterdir()} == before
         assert not list(root.glob(".render-*"))
+        # and through the command a user runs: one line naming the cell, exit 1, no traceback
+        proc = subprocess.run([str(Path(sys.executable).with_name("review")), "render", "--root", str(root), "--quiet"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 1
+        assert proc.stderr.strip().splitlines()[-1] == f"review render: {msg}"
+        assert "Traceback" not in proc.stderr
+        assert {p.name: p.read_bytes() for p in (root / "_output").iterdir()} == before
     finally:
         qmd.write_text(original, encoding="utf-8")

@@ -7,6 +7,7 @@ from review.qmd itself, so adding a section or a figure extends the checks.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -78,7 +79,8 @@ def test_pdf_has_every_section_figure_and_table(bundled):
     assert "??" not in text and "?@" not in text
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+# CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")
 def test_html_in_chromium(bundled, tmp_path):
     got = inspect_html(bundled / "_output/review.html", ARTIFACTS / "review-bundled.png", tmp_path)
     assert got["console_errors"] == []
