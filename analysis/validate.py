@@ -138,6 +138,11 @@ def _outcome_rules(sheet: RawSheet) -> list[Problem]:
         elif form == "post" and v.get("mean") is not None and lo is not None and hi is not None:
             if not lo <= v["mean"] <= hi:
                 problems.append(Problem(f, line, "mean", f"outside the scale range [{_g(lo)}, {_g(hi)}]", raw["mean"]))
+        elif form == "change" and v.get("mean") is not None and lo is not None and hi is not None:
+            # a change on a bounded scale cannot exceed the scale's span in either direction
+            if abs(v["mean"]) > hi - lo:
+                problems.append(Problem(f, line, "mean", f"change larger than the scale's span {_g(hi - lo)}",
+                                        raw["mean"]))
         est, cl, cu = v.get("contrast"), v.get("ci_lb"), v.get("ci_ub")
         if cl is not None and cu is not None and cl > cu:
             problems.append(Problem(f, line, "ci_lb", f"above ci_ub {_g(cu)}", raw["ci_lb"]))

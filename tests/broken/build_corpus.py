@@ -126,6 +126,9 @@ case("events_above_at_risk", {"extraction/adverse_events.csv": sheet("adverse_ev
      ["adverse_events.csv:2:events: larger than at_risk 10 (12)"])
 case("post_mean_outside_scale", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 0, mean="60"))},
      ["outcomes.csv:2:mean: outside the scale range [0, 56] (60)"])
+case("change_mean_beyond_scale_span",
+     {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 0, form="change", timepoint="change", mean="-70"))},
+     ["outcomes.csv:2:mean: change larger than the scale's span 56 (-70)"])
 case("scale_bounds_reversed", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 1, scale_min="56", scale_max="0"))},
      ["outcomes.csv:3:scale_max: not above scale_min 56 (0)"])
 case("contrast_outside_ci", {"extraction/outcomes.csv": sheet("outcomes", changed(OUTCOMES, 2, contrast="6.2"))},
