@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"review {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`review ledger | head`): stop quietly, as other tools do
+        sys.stdout = None
+        return 0
     except Exception as exc:  # a bug, but the user still gets one line, not a traceback
         print(f"review {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70

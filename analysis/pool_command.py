@@ -140,6 +140,13 @@ def load_inputs(path, measure, binary_pooling=False):
         for col in CONTINUOUS:
             kind = "positive" if col.startswith("n") else "nonneg" if col.startswith("sd") else "real"
             data[col] = _column(path, rows, lines, col, kind=kind)
+        for j, line in enumerate(lines):
+            # Hedges' g needs degrees of freedom, and any effect of means a non-zero spread
+            if measure == "SMD" and data["n1i"][j] + data["n2i"][j] <= 2:
+                raise InputError(f"{path}:{line}:n1i: n1i + n2i must exceed 2 for SMD "
+                                 f"({data['n1i'][j]:g} + {data['n2i'][j]:g})")
+            if data["sd1i"][j] == 0 and data["sd2i"][j] == 0:
+                raise InputError(f"{path}:{line}:sd1i: sd1i and sd2i are both 0, so the effect has no variance")
         return measure, data, labels
 
     if measure == "GEN":
@@ -232,9 +239,11 @@ def pool_file(path, *, measure=None, method="REML", hk=False, mh=False, peto=Fal
     from .pooling import rma
 
     es = escalc(measure, labels=labels, **data)
-    missing = [lab for lab, y, v in zip(labels, es.yi, es.vi) if not (np.isfinite(y) and np.isfinite(v))]
-    if missing:
-        raise StatsError(f"{path}: effect size cannot be computed for {', '.join(missing)}")
+    bad = [j for j, (y, v) in enumerate(zip(es.yi, es.vi)) if not (np.isfinite(y) and np.isfinite(v))]
+    if bad:
+        lines = read_table(path)[2]
+        raise StatsError(f"{path}:{lines[bad[0]]}: effect size ({measure}) cannot be computed for "
+                         f"{labels[bad[0]]}" + (f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""))
     res = rma(es.yi, es.vi, method=method, hk=hk, level=level, labels=labels, measure=measure)
     out = res.to_dict()
     out["correction"] = es.correction

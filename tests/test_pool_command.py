@@ -130,6 +130,10 @@ def test_gen_from_yi_vi_and_level(tmp_path, capsys):
         ("", [], "bad.csv: file is empty"),
         ("study,yi,vi\na,0.1,0.2\n", ["--mh"], "--mh and --peto need 2x2 counts"),
         ("ai,bi,ci,di\n1,3,1,4\n", ["--mh", "--hk"], "--hk applies to inverse-variance"),
+        ("m1i,sd1i,n1i,m2i,sd2i,n2i\n2,1,10,1,1,10\n1,1,1,0,1,1\n", ["--measure", "SMD"],
+         "bad.csv:3:n1i: n1i + n2i must exceed 2 for SMD (1 + 1)"),
+        ("m1i,sd1i,n1i,m2i,sd2i,n2i\n2,1,10,1,1,10\n1,0,5,0,0,5\n", ["--measure", "MD"],
+         "bad.csv:3:sd1i: sd1i and sd2i are both 0"),
     ],
 )
 def test_bad_csv_is_one_line_exit_1(tmp_path, capsys, content, args, message):
