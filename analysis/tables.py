@@ -17,6 +17,7 @@ from .synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_R
 
 EMPTY = "—"
 NOT_REPORTED_TEXT = "not reported"
+NOT_REPORTED_SHORT = "NR"  # in the wide characteristics table; its caption spells it out
 MINUS = "-"
 
 
@@ -75,18 +76,28 @@ def pipe_table(headers, rows, align=None) -> str:
         if len(row) != len(headers):
             raise ValueError(f"row has {len(row)} cells for {len(headers)} columns")
         body.append([c if isinstance(c, str) and c else cell(c) for c in row])
-    widths = []
-    for j, h in enumerate(headers):
-        column = [h] + [r[j] for r in body]
-        # never narrower than the longest word (it cannot wrap), never wider than 24 dashes
-        longest_word = max((len(w) for c in column for w in c.split()), default=0)
-        longest_cell = max((len(c) for c in column), default=0)
-        widths.append(max(longest_word + 1, min(longest_cell, 24), 3))
-    rule = {"l": "{}", "r": "{}:", "c": ":{}:"}
+    widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)])
+    # left alignment is explicit, else Typst centres "default" columns
+    rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     lines = ["| " + " | ".join(headers) + " |",
              "| " + " | ".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+LINE_CHARS = 100  # characters of table text that fit across the page, roughly
+
+
+def _rule_widths(columns: list[list[str]]) -> list[int]:
+    """Dashes per column: each column gets its longest word, and the room left on a line
+    goes to the columns with long text, in proportion to what they could use."""
+    least = [max((len(w) for c in col for w in c.split()), default=0) + 2 for col in columns]
+    wanted = [max(lo, min(max((len(c) for c in col), default=0), 40)) for lo, col in zip(least, columns)]
+    spare = LINE_CHARS - sum(least)
+    extra = sum(w - lo for w, lo in zip(wanted, least))
+    if sum(wanted) <= LINE_CHARS or spare <= 0 or extra == 0:
+        return wanted if sum(wanted) <= LINE_CHARS else least
+    return [lo + round(spare * (w - lo) / extra) for w, lo in zip(wanted, least)]
 
 
 def _t(x) -> str:
@@ -121,7 +132,7 @@ def study_characteristics(sheets, cite: bool = False) -> str:
     for _, s in studies.iterrows():
         key, label = _t(s["study"]), _t(s["label"]) or _t(s["study"])
         if _t(s.get("identified")) == "no":
-            rows.append([cell(label)] + ["not identified"] * 9)
+            rows.append([cell(f"{label} (not identified)")] + [EMPTY] * 9)
             continue
         protocol = _t(s.get("protocol_family"))
         if not is_empty(s.get("frequency_hz")):
@@ -132,13 +143,15 @@ def study_characteristics(sheets, cite: bool = False) -> str:
         if coil and not is_empty(s.get("coil_size_mm")):
             coil += f" {count(s['coil_size_mm'])} mm"
         target = "; ".join(filter(None, [_t(s.get("target")), coil and f"{coil} coil"]))
-        outcomes = ", ".join(o.strip() for o in _t(s.get("outcomes_measured")).split(";") if o.strip())
+        # outcome codes read as words (10MWT_time -> 10MWT time) so they can wrap
+        outcomes = ", ".join(o.strip().replace("_", " ") for o in _t(s.get("outcomes_measured")).split(";")
+                             if o.strip())
         study_cell = f"{label} [@{key}]" if cite else label
         values = [study_cell, DESIGN_WORDS.get(_t(s.get("design")), _t(s.get("design"))),
-                  _t(s.get("phase")), _n_text(key, s, arms), protocol, target,
+                  _t(s.get("phase")).replace("-", " or "), _n_text(key, s, arms), protocol.replace("+", " + "), target,
                   count(s.get("sessions"), "") , _t(s.get("combined_therapy")),
                   _t(s.get("control")), outcomes]
-        rows.append([cell(v, NOT_REPORTED_TEXT) for v in values])
+        rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
     headers = ["Study", "Design", "Phase", "n (per arm)", "Protocol", "Target / coil", "Sessions",
                "Combined therapy", "Control", "Outcomes"]
     return pipe_table(headers, rows, "lllrllrlll")

@@ -35,10 +35,14 @@ def body(md):
 def test_formatter_escapes_aligns_and_fills_empty_cells():
     md = tables.pipe_table(["a|b", "n"], [[tables.cell("x|y"), tables.num(1.005)],
                                           [tables.cell(None), tables.num(float("nan"))]], "lr")
-    assert md == "| a\\|b | n |\n| ----- | -----: |\n| x\\|y | 1.00 |\n| — | — |\n"
+    assert md == "| a\\|b | n |\n| :------ | ------: |\n| x\\|y | 1.00 |\n| — | — |\n"
     # rule dashes follow the longest cell, capped, so pandoc gives prose columns more room
     wide = tables.pipe_table(["code", "text"], [["a", "word " * 20]])
-    assert wide.splitlines()[1] == "| " + "-" * 5 + " | " + "-" * 24 + " |"
+    assert wide.splitlines()[1] == "| :" + "-" * 6 + " | :" + "-" * 40 + " |"
+    # too much text for one line: every column keeps its longest word, the spare room is
+    # shared out in proportion to what each long column could use
+    crowded = tables.pipe_table(["h"] * 5, [["abcdefghij " * 6] * 5])
+    assert crowded.splitlines()[1] == "| " + " | ".join([":" + "-" * 20] * 5) + " |"
     assert tables.num(-0.001) == "0.00" and tables.num(2.5, 1) == "2.5"
     assert tables.interval(-7.2407, -1.4993) == "-7.24 to -1.50"
     assert tables.count(32.0) == "32" and tables.cell(pd.NA, "not reported") == "not reported"
@@ -59,8 +63,10 @@ def test_study_characteristics_one_row_per_included_study(data):
     assert kim[1] == "RCT" and kim[2] == "acute" and kim[3] == "32 (22/10)"
     assert kim[4] == "LF-rTMS, 1 Hz" and kim[6] == "5" and kim[8] == "sham"
     assert by["Rosso 2022"][3] == "27 analysed" and "biconical 110 mm coil" in by["Rosso 2022"][5]
-    assert by["Unidentified study 1"][1:] == ["not identified"] * 9
-    assert by["Im 2022"][2] == "not reported"  # empty phase
+    assert by["Unidentified study 1 (not identified)"][1:] == ["—"] * 9
+    assert by["Im 2022"][2] == "NR"  # empty phase: not reported
+    assert by["Li 2021"][2] == "subacute or chronic" and by["Li 2021"][4] == "LF-rTMS + cTBS"
+    assert "10MWT time" in by["Kim 2014"][9]
     assert "Dai 2023" not in by
     cited = tables.study_characteristics(sheets, cite=True)
     assert "| Kim 2014 [@kim2014] |" in cited and "[@unidentified1]" not in cited
