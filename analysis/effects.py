@@ -71,12 +71,13 @@ def _need(measure, names, values):
     return [_arr(n, v, k) for n, v in zip(names, values)], k
 
 
-def _labels(labels, k):
+def study_labels(labels, k, error=InputError) -> tuple[str, ...]:
+    """The studies' labels as text, "Study 1", "Study 2", ... when none are given."""
     if labels is None:
         return tuple(f"Study {i + 1}" for i in range(k))
     labs = tuple(str(x) for x in labels)
     if len(labs) != k:
-        raise InputError(f"labels has {len(labs)} entries but there are {k} studies")
+        raise error(f"labels has {len(labs)} entries but there are {k} studies")
     return labs
 
 
@@ -126,7 +127,7 @@ def escalc(measure, *, m1i=None, sd1i=None, n1i=None, m2i=None, sd2i=None, n2i=N
     if measure in ("MD", "SMD"):
         (m1, s1, n1, m2, s2, n2), k = _need(
             measure, ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"], [m1i, sd1i, n1i, m2i, sd2i, n2i])
-        labs = _labels(labels, k)
+        labs = study_labels(labels, k)
         if np.any(s1 < 0) or np.any(s2 < 0):
             raise InputError("one or more standard deviations are negative")
         if np.any(n1 <= 0) or np.any(n2 <= 0):
@@ -155,7 +156,7 @@ def escalc(measure, *, m1i=None, sd1i=None, n1i=None, m2i=None, sd2i=None, n2i=N
                 v = np.where(np.isnan(v), s**2, v)
         else:
             v = _arr("sei", sei, k) ** 2
-        return EffectSizes(_ro(y), _ro(v), _labels(labels, k), "GEN",
+        return EffectSizes(_ro(y), _ro(v), study_labels(labels, k), "GEN",
                            "not applicable (yi and vi given)", _ro(np.zeros(k, bool), bool))
 
     # Binary outcomes: 2x2 table per study (ai, bi: events, non-events in group 1).
@@ -164,7 +165,7 @@ def escalc(measure, *, m1i=None, sd1i=None, n1i=None, m2i=None, sd2i=None, n2i=N
     if di is None and n2i is not None and ci is not None:
         di = np.asarray(n2i, dtype=float) - np.asarray(ci, dtype=float)
     (a, b, c, d), k = _need(measure, ["ai", "bi", "ci", "di"], [ai, bi, ci, di])
-    labs = _labels(labels, k)
+    labs = study_labels(labels, k)
     if np.any(np.concatenate([a, b, c, d]) < 0):
         raise InputError("one or more counts are negative (or events exceed the group size)")
     a, b, c, d = (x.copy() for x in (a, b, c, d))

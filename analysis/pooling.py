@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .effects import study_labels
 from .errors import StatsError
 
 METHODS = ("REML", "DL", "ML", "HE", "FE")
@@ -46,15 +47,6 @@ _LL_TOL = np.finfo(float).eps ** 0.25
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _as_labels(labels, k: int) -> tuple[str, ...]:
-    if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    labels = tuple(str(x) for x in labels)
-    if len(labels) != k:
-        raise StatsError(f"labels has {len(labels)} entries but there are {k} studies")
-    return labels
 
 
 def validate_inputs(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -69,7 +61,7 @@ def validate_inputs(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, tuple[
     k = y.size
     if k == 0:
         raise StatsError("no studies to pool (k = 0)")
-    labs = _as_labels(labels, k)
+    labs = study_labels(labels, k, StatsError)
     for name, arr in (("yi", y), ("vi", v)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
