@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: review test validate dictionary numbers reference bench clean
+.PHONY: review test check lock validate dictionary reference bench clean
 
 # The stamp depends on the dependency files, so a second run installs nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml requirements.lock
 review: $(STAMP)
 	$(BIN)/review render
 
+# `review check` first: it names every number that no longer follows from the sheets.
 test: $(STAMP)
+	$(BIN)/review check
 	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/review check
 
 validate: $(STAMP)
 	$(BIN)/review validate
@@ -26,10 +31,10 @@ validate: $(STAMP)
 dictionary: $(STAMP)
 	$(BIN)/python -m analysis.schema
 
-# Records every number the review reports; `make test` fails until this is rerun after a
-# change that moves a number, so each such change shows in the commit that made it.
-numbers: $(STAMP)
-	$(BIN)/review numbers --json > results/numbers.json
+# Rewrites numbers.lock; `make test` fails until this is rerun after a change that moves
+# a number, so each such change shows in the commit that made it.
+lock: $(STAMP)
+	$(BIN)/review lock
 
 # Regenerates the metafor reference values (needs R with metafor and metadat).
 reference:

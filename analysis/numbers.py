@@ -77,7 +77,7 @@ def clean(x):
 def _part(x) -> str:
     """One dot-separated piece of a key: no dots or spaces inside it."""
     text = "" if _missing(x) else str(x).strip()
-    return re.sub(r"[\s.]+", "_", text) or "not_reported"
+    return re.sub(r"[^\w-]+", "_", text).strip("_") or "not_reported"
 
 
 def _text(x) -> str:
@@ -90,6 +90,7 @@ def _analyses(syn, out: dict) -> None:
     for a in syn.analyses:
         base = f"analysis.{_part(a.outcome)}"
         out[f"{base}.k"] = a.k
+        out[f"{base}.measure"] = a.measure
         out[f"{base}.participants"] = a.participants
         out[f"{base}.status"] = a.status
         out[f"{base}.studies"] = ", ".join(a.studies)
@@ -105,6 +106,18 @@ def _analyses(syn, out: dict) -> None:
             sg = f"{base}.subgroup.{_part(g['by'])}.{_part(g['group'])}"
             for f in SUBGROUP_FIELDS:
                 out[f"{sg}.{f}"] = g[f]
+
+
+def _availability(syn, out: dict) -> None:
+    """Per outcome: how many included studies contribute, and how many do not for each reason."""
+    av = syn.availability
+    for outcome, rows in av.groupby("outcome", sort=True):
+        base = f"availability.{_part(outcome)}"
+        contributes = [_text(v) == "yes" for v in rows["contributes"]]
+        out[f"{base}.contributing"] = sum(contributes)
+        for reason in rows.loc[[not c for c in contributes], "reason"]:
+            key = f"{base}.not_pooled.{_part(reason)}"
+            out[key] = out.get(key, 0) + 1
 
 
 def _safety(syn, out: dict) -> None:
@@ -171,6 +184,7 @@ def collect_numbers(sheets: dict, plan, claims: pd.DataFrame | None = None) -> d
     out: dict[str, object] = {}
     _studies(sheets, out)
     _analyses(syn, out)
+    _availability(syn, out)
     _safety(syn, out)
     _prisma(sheets, out)
     if claims is not None:
@@ -234,11 +248,31 @@ class Change:
     new: object    # None for removed
 
 
-def _same(a, b) -> bool:
+def _is_number(x) -> bool:
     # true == 1 in Python, but a flag turning into a count is a change.
-    return type(a) is type(b) and a == b or (
-        isinstance(a, (int, float)) and isinstance(b, (int, float))
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def within_tolerance(a: float, b: float) -> bool:
+    """Whether two numbers agree to one unit in the DIGITS-th significant digit.
+
+    Both sides are rounded to DIGITS significant digits; two machines can round a value
+    that sits on a rounding boundary to neighbouring last digits, which is noise, not a
+    moved number. Integers must be equal.
+    """
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if a == b:
+        return True
+    big = max(abs(a), abs(b))
+    unit = 10.0 ** (math.floor(math.log10(big)) - (DIGITS - 1))
+    return abs(a - b) <= unit * (1 + 1e-9)
+
+
+def _same(a, b) -> bool:
+    if _is_number(a) and _is_number(b):
+        return within_tolerance(a, b)
+    return type(a) is type(b) and a == b
 
 
 def diff_numbers(old: dict, new: dict) -> list[Change]:

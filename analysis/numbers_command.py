@@ -2,16 +2,14 @@
 
 Without options it prints one `key: value` line per number; `--json` prints the snapshot
 that `review render` keeps in `_output/numbers.json`; `--against FILE` compares the
-current numbers with a snapshot saved earlier and prints only what changed; `--check
-FILE` does the same but exits 1 when anything moved, so CI can prove that the committed
-numbers still follow from the sheets.
+current numbers with a snapshot saved earlier and prints only what changed. The
+committed record, checked by CI, is `numbers.lock` (`review check`, `review lock`).
 """
 
 from __future__ import annotations
 
 import json
 
-from .errors import ReviewError
 from .paths import project_root
 
 
@@ -21,15 +19,13 @@ def add_arguments(parser) -> None:
                         help="print JSON (the snapshot, or with --against the list of changes)")
     parser.add_argument("--against", metavar="FILE", default=None,
                         help="print what changed since this snapshot (e.g. _output/numbers.json)")
-    parser.add_argument("--check", metavar="FILE", default=None,
-                        help="like --against, but exit 1 when any number moved (for CI)")
 
 
 def run(args) -> int:
     from .numbers import diff_numbers, dumps, format_changes, format_numbers, project_numbers, read_snapshot
 
     root = project_root(args.root)
-    against = args.check or args.against
+    against = args.against
     # Read the snapshot first: a wrong path should not wait for the whole synthesis.
     old = read_snapshot(against) if against else None
     numbers = project_numbers(root)
@@ -42,7 +38,4 @@ def run(args) -> int:
                          indent=1, ensure_ascii=False))
     else:
         print(format_changes(changes))
-    if args.check and changes:
-        raise ReviewError(f"{len(changes)} number(s) differ from {args.check}; if the change is intended, "
-                          f"regenerate it with `review numbers --json > {args.check}`")
     return 0
