@@ -20,6 +20,10 @@ COMMANDS = {
     "lint": ("analysis.lint", "flag numbers typed into the prose of review.qmd"),
     "ledger": ("analysis.ledger_command", "compare the published review's claims with the sheets"),
     "numbers": ("analysis.numbers_command", "list the review's numbers, or which moved since a saved snapshot"),
+    "check": ("analysis.lock_command", "recompute every number and compare it with numbers.lock (exit 1 when any moved)"),
+    "lock": ("analysis.lock_command", "rewrite numbers.lock after an intended change, showing what moved"),
+    "diff": ("analysis.diff_command", "the numbers at a git revision against now, as sentences for a changelog"),
+    "reconcile": ("analysis.reconcile_command", "compare two reviewers' extraction folders cell by cell"),
 }
 
 
