@@ -34,7 +34,7 @@ POOL_FIELDS = ("estimate", "se", "ci_lb", "ci_ub", "pval", "pi_lb", "pi_ub", "ta
 STUDY_FIELDS = ("yi", "ci_lb", "ci_ub", "weight")
 SUBGROUP_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "status")
 SAFETY_FIELDS = ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")
-SAFETY_POOLED_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "pval", "i2")
+SAFETY_POOLED_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "exp_estimate", "exp_ci_lb", "exp_ci_ub", "pval", "i2")
 # Columns of studies.csv counted by value among the included studies.
 STUDY_COUNTS = ("design", "scope", "phase", "protocol_family")
 # Sheets without which there is nothing to collect (a project that only renders text).
@@ -159,8 +159,12 @@ def _prisma(sheets, out: dict) -> None:
     pr = sheets.get("prisma")
     if pr is None or not {"data", "n"} <= set(pr.columns):
         return
-    for d, n in zip(pr["data"], pr["n"]):
-        out[f"prisma.{_part(d)}"] = n
+    # PRISMA2020's `data` names a box; boxes listing several sources (databases, reasons
+    # for exclusion) repeat it, and those rows are told apart by their label.
+    repeated = {d for d in pr["data"] if list(pr["data"]).count(d) > 1}
+    for d, label, n in zip(pr["data"], pr["label"], pr["n"]):
+        key = f"prisma.{_part(d)}.{_part(label)}" if d in repeated else f"prisma.{_part(d)}"
+        out[key] = n
 
 
 def _ledger(sheets, claims, out: dict) -> None:

@@ -67,7 +67,20 @@ def inputs_digest(root: Path, engine: str, fmt: str) -> str:
         except ValueError:
             name = "<package>/" + f.name
         h.update(name.encode() + b"\0" + _sha(f).encode() + b"\0")
+    # The version note compares with an earlier commit: a different one is a different render.
+    h.update(f"previous-version\0{previous_version_sha(root)}\0".encode())
     return h.hexdigest()
+
+
+def previous_version_sha(root: Path) -> str:
+    from ..errors import InputError
+    from ..revisions import previous_version
+
+    try:
+        rev = previous_version(root)
+    except InputError:
+        return ""
+    return rev.sha if rev else ""
 
 
 def _read_manifest(out_dir: Path) -> dict:

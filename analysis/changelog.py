@@ -1,0 +1,377 @@
+"""What moved between two sets of the review's numbers, as sentences for a changelog.
+
+`describe(old, new, names)` turns `numbers.diff_numbers` into one sentence per subject:
+the included studies, each outcome, each adverse event, the PRISMA counts and the
+reproduction ledger, e.g.
+
+    Berg Balance Scale, change or percent change (SMD): 3 studies instead of 2; adds
+    Fixture 2026; pooled SMD 0.71 (0.20 to 1.22) instead of 0.42 (−0.18 to 1.03).
+
+Values are shown as the review shows them (two decimals, I² in whole percent). Numbers
+that moved only beyond that precision, or that a reader would not quote (weights,
+standard errors, test statistics), are counted at the end of their sentence rather
+than listed. Nothing is computed here; `names` only turns keys into words.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .numbers import Change, diff_numbers, _part
+from .report import fmt_num
+
+
+@dataclass
+class Names:
+    outcomes: dict = field(default_factory=dict)   # outcome id (key part) -> label, in plan order
+    studies: dict = field(default_factory=dict)    # study key -> label
+    prisma: dict = field(default_factory=dict)     # prisma key part -> label
+    reasons: dict = field(default_factory=dict)    # reason key part -> reason text
+
+    def study(self, key: str) -> str:
+        return self.studies.get(key, key)
+
+    def outcome(self, key: str) -> str:
+        return self.outcomes.get(key, key)
+
+    def merged(self, older: "Names") -> "Names":
+        """These names, falling back on `older` ones (for studies or outcomes since removed)."""
+        return Names(*({**o, **n} for o, n in ((older.outcomes, self.outcomes), (older.studies, self.studies),
+                                               (older.prisma, self.prisma), (older.reasons, self.reasons))))
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def names_for(root) -> Names:
+    """Readable names from a project's plan and sheets; a key stands for itself when unknown."""
+    from . import synthesis
+    from .errors import InputError
+    from .plan import load_plan
+
+    root = Path(root)
+    names = Names()
+    try:
+        plan = load_plan(root)
+        names.outcomes = {_part(o.id): o.label for o in plan.outcomes}
+    except InputError:
+        pass
+    ext = root / "extraction"
+    names.studies = {r["study"]: r.get("label") or r["study"] for r in _csv_rows(ext / "studies.csv") if r.get("study")}
+    prisma = _csv_rows(ext / "prisma.csv")
+    datas = [r.get("data", "") for r in prisma]
+    for r in prisma:
+        d = r.get("data", "")
+        key = f"{_part(d)}.{_part(r.get('label'))}" if datas.count(d) > 1 else _part(d)
+        names.prisma[key] = " ".join((r.get("label") or d).split())
+    reasons = (synthesis.NOT_IDENTIFIED, synthesis.NOT_REPORTED, synthesis.NO_CONTROL, synthesis.P_ONLY,
+               synthesis.NARRATIVE, synthesis.PERCENT, synthesis.TIMEPOINT, synthesis.INCOMPLETE)
+    names.reasons = {_part(r): r for r in reasons}
+    return names
+
+
+# --- formatting -------------------------------------------------------------------------
+
+def _n(n, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def _v(x, digits: int = 2) -> str:
+    """A value as the review prints it: counts as integers, others to `digits` decimals."""
+    if x is None:
+        return "not available"
+    if isinstance(x, bool) or isinstance(x, str):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    return fmt_num(x, digits)
+
+
+def _pair(new: str, old: str) -> str | None:
+    """"new instead of old", or None when the two read the same."""
+    return None if new == old else f"{new} instead of {old}"
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+class _Group:
+    """The changes under one key prefix, consumed as they are described."""
+
+    def __init__(self, prefix: str, old: dict, new: dict, changes: list[Change]):
+        self.prefix = prefix
+        self.old = {k[len(prefix):]: v for k, v in old.items() if k.startswith(prefix)}
+        self.new = {k[len(prefix):]: v for k, v in new.items() if k.startswith(prefix)}
+        self.pending = {c.key[len(prefix):] for c in changes if c.key.startswith(prefix)}
+
+    def moved(self, *keys: str) -> bool:
+        return any(k in self.pending for k in keys)
+
+    def take(self, *keys: str) -> None:
+        self.pending.difference_update(keys)
+
+    def rest(self) -> str | None:
+        n = len(self.pending)
+        self.pending.clear()
+        return None if n == 0 else f"{_n(n, 'other number')} moved with {'it' if n == 1 else 'them'}"
+
+
+def _sentence(subject: str, parts: list) -> str | None:
+    parts = [p for p in parts if p]
+    return f"{subject}: {'; '.join(parts)}." if parts else None
+
+
+# --- one sentence per subject -----------------------------------------------------------
+
+def _studies(g: _Group, names: Names) -> str | None:
+    parts = []
+    for key, what in (("included", "included studies"), ("identified", "identified studies"),
+                      ("participants", "participants"), ("in_sheet", "rows in studies.csv"),
+                      ("participants_unknown", "included studies without a stated total")):
+        if g.moved(key):
+            parts.append(f"{what} {_pair(_v(g.new.get(key)), _v(g.old.get(key)))}")
+            g.take(key)
+    added = sorted(k[len("n_total."):] for k in g.pending if k.startswith("n_total.") and k not in g.old)
+    removed = sorted(k[len("n_total."):] for k in g.pending if k.startswith("n_total.") and k not in g.new)
+    if added:
+        parts.append("new: " + ", ".join(f"{names.study(s)} (n = {_v(g.new[f'n_total.{s}'])})" for s in added))
+    if removed:
+        parts.append("removed: " + ", ".join(names.study(s) for s in removed))
+    for s in sorted(k[len("n_total."):] for k in g.pending if k.startswith("n_total.")):
+        if s not in added and s not in removed:
+            parts.append(f"{names.study(s)} n = {_pair(_v(g.new[f'n_total.{s}']), _v(g.old[f'n_total.{s}']))}")
+    g.take(*(f"n_total.{s}" for s in added + removed), *(k for k in list(g.pending) if k.startswith("n_total.")))
+    for key in sorted(k for k in g.pending if k.startswith("by_")):
+        col, _, value = key[len("by_"):].partition(".")
+        parts.append(f"{_words(col)} {_words(value)}: "
+                     f"{_pair(_n(g.new.get(key) or 0, 'study', 'studies'), str(g.old.get(key) or 0))}")
+        g.take(key)
+    parts.append(g.rest())
+    return _sentence("Studies", parts)
+
+
+def _effect(d: dict, measure, est: str, lb: str, ub: str) -> str | None:
+    if d.get(est) is None:
+        return None
+    return f"{measure + ' ' if measure else ''}{_v(d[est])} ({_v(d.get(lb))} to {_v(d.get(ub))})"
+
+
+def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
+    parts = []
+    measure = g.new.get("measure") or g.old.get("measure")
+    if "k" not in g.old:
+        parts.append("new outcome in the plan")
+    elif "k" not in g.new:
+        parts.append("no longer in the plan")
+    elif g.moved("k"):
+        parts.append(_pair(_n(g.new["k"], "study", "studies"), str(g.old["k"])))
+    g.take("k", "measure")
+    if g.moved("status") and "k" in g.old and "k" in g.new:
+        old, new = g.old.get("status"), g.new.get("status")
+        parts.append("now pooled" if new == "pooled" else
+                     f"no longer pooled ({new})" if old == "pooled" else f"{new} (was {old})")
+    g.take("status")
+    was, now = (set(filter(None, (d.get("studies") or "").split(", "))) for d in (g.old, g.new))
+    if now - was:
+        parts.append("adds " + ", ".join(names.study(s) for s in sorted(now - was)))
+    if was - now:
+        parts.append("drops " + ", ".join(names.study(s) for s in sorted(was - now)))
+    g.take("studies", *(k for k in list(g.pending) if k.startswith("study.") and k.split(".")[1] in now ^ was))
+    if g.moved("participants"):
+        parts.append(f"{_pair(_v(g.new.get('participants')), _v(g.old.get('participants')))} participants")
+        g.take("participants")
+    new_fx, old_fx = (_effect(d, measure, "estimate", "ci_lb", "ci_ub") for d in (g.new, g.old))
+    if new_fx and old_fx:
+        parts.append(f"pooled {_pair(new_fx, old_fx[len(measure) + 1:] if measure else old_fx)}"
+                     if new_fx != old_fx else None)
+    elif new_fx:
+        parts.append(f"pooled {new_fx}")
+    g.take("estimate", "ci_lb", "ci_ub")
+    if g.new.get("i2") is not None and g.old.get("i2") is not None:
+        i2 = _pair(f"{_v(g.new['i2'], 0)}%", f"{_v(g.old['i2'], 0)}%")
+        parts.append(f"I² {i2}" if i2 else None)
+        pi = _pair(*(f"{_v(d.get('pi_lb'))} to {_v(d.get('pi_ub'))}" for d in (g.new, g.old)))
+        parts.append(f"prediction interval {pi}" if pi and g.old.get("pi_lb") is not None else None)
+    g.take("i2", "pi_lb", "pi_ub")
+    for s in sorted(now & was):
+        new_e, old_e = (_effect(d, measure, f"study.{s}.yi", f"study.{s}.ci_lb", f"study.{s}.ci_ub")
+                        for d in (g.new, g.old))
+        if new_e and old_e and new_e != old_e:
+            parts.append(f"{names.study(s)} {_pair(new_e, old_e[len(measure) + 1:] if measure else old_e)}")
+        g.take(*(f"study.{s}.{f}" for f in ("yi", "ci_lb", "ci_ub")))
+    for key in sorted(k for k in av.pending if k.startswith("not_pooled.")):
+        reason = names.reasons.get(key[len("not_pooled."):], _words(key[len("not_pooled."):]))
+        parts.append(f"{reason}: {_pair(_n(av.new.get(key) or 0, 'study', 'studies'), str(av.old.get(key) or 0))}")
+        av.take(key)
+    av.take("contributing")  # the same count as k
+    rest = len(g.pending) + len(av.pending)
+    g.pending.clear()
+    av.pending.clear()
+    if rest and parts:
+        parts.append(f"{_n(rest, 'other number')} moved with {'it' if rest == 1 else 'them'}")
+    elif rest:
+        parts.append(f"{_n(rest, 'number')} moved beyond the reported precision "
+                     "(weights, standard errors, tests)")
+    return _sentence(names.outcome(outcome), parts)
+
+
+ROLES = {"active": "active arms", "control": "control arms", "total": "all arms"}
+
+
+def _event(event: str, g: _Group) -> str | None:
+    parts = []
+    for role, words in ROLES.items():
+        keys = [f"{role}.{f}" for f in ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")]
+        if not g.moved(*keys):
+            continue
+        new = f"{_v(g.new.get(f'{role}.events'))}"
+        old = f"{_v(g.old.get(f'{role}.events'))}"
+        if g.new.get(f"{role}.at_risk") is not None or g.old.get(f"{role}.at_risk") is not None:
+            new += f" of {_v(g.new.get(f'{role}.at_risk'))}"
+            old += f" of {_v(g.old.get(f'{role}.at_risk'))}"
+        text = _pair(new, old)
+        if text:
+            parts.append(f"{words} {text}")
+        g.take(*keys)
+    parts.append(g.rest())
+    return _sentence(f"Adverse events, {_words(event)}", parts)
+
+
+POOLED_EVENT_WORDS = {"MH_RD": "Mantel-Haenszel risk difference", "PETO_OR": "Peto odds ratio"}
+
+
+def _pooled_event(event: str, g: _Group) -> str | None:
+    parts = []
+    for code in sorted({k.split(".")[0] for k in g.pending}):
+        # a ratio is reported on its own scale, not as the log the pooling works on
+        ratio = any(d.get(f"{code}.exp_estimate") is not None for d in (g.new, g.old))
+        est, lb, ub = (f"{code}.{p}{f}" for p, f in zip(["exp_" if ratio else ""] * 3, ("estimate", "ci_lb", "ci_ub")))
+        new_fx, old_fx = (_effect(d, "", est, lb, ub) for d in (g.new, g.old))
+        new_k, old_k = g.new.get(f"{code}.k") or 0, g.old.get(f"{code}.k") or 0
+        what = POOLED_EVENT_WORDS.get(code, _words(code))
+        if new_fx and not old_fx:
+            parts.append(f"{what} now pooled from {_n(new_k, 'study', 'studies')}: {new_fx}")
+        elif old_fx and not new_fx:
+            parts.append(f"{what} no longer pooled ({_n(new_k, 'study', 'studies')})")
+        else:
+            bits = [_pair(_n(new_k, "study", "studies"), str(old_k)), _pair(new_fx, old_fx) if new_fx else None]
+            bits = [b for b in bits if b]
+            parts.append(f"{what} " + ", ".join(bits) if bits else None)
+        g.take(*(k for k in list(g.pending) if k.startswith(code + ".")))
+    return _sentence(f"Pooled adverse events, {_words(event)}", parts)
+
+
+def _prisma(g: _Group, names: Names) -> str | None:
+    parts = []
+    for key in sorted(g.pending):
+        label = names.prisma.get(key, _words(key))
+        if key not in g.old:
+            parts.append(f"{label} added ({_v(g.new[key]) if g.new[key] is not None else 'not reported'})")
+        elif key not in g.new:
+            parts.append(f"{label} removed")
+        else:
+            parts.append(f"{label} {_pair(_v(g.new[key]), _v(g.old[key]))}")
+    g.pending.clear()
+    return _sentence("PRISMA flow", parts)
+
+
+def _ledger(g: _Group) -> str | None:
+    parts = []
+    for claim in sorted({k.split(".")[0] for k in g.pending}):
+        bits = []
+        if g.moved(f"{claim}.reproduced"):
+            bits.append(f"reproduced value {_pair(_v(g.new.get(f'{claim}.reproduced')), _v(g.old.get(f'{claim}.reproduced')))}")
+        if g.moved(f"{claim}.status"):
+            bits.append(f"{g.new.get(f'{claim}.status')} (was {g.old.get(f'{claim}.status')})")
+        g.take(f"{claim}.reproduced", f"{claim}.status")
+        parts.append(f"{claim} " + ", ".join(bits))
+    parts.append(g.rest())
+    return _sentence("Reproduction ledger", parts)
+
+
+def _subjects(keys, plan_order: dict) -> list[tuple[str, str]]:
+    """(kind, name) of every subject the keys belong to, in the order of the sentences:
+    studies, outcomes in plan order, adverse events, pooled harms, PRISMA, ledger."""
+    found = set()
+    for k in keys:
+        head, _, rest = k.partition(".")
+        if head in ("analysis", "availability"):
+            found.add(("outcome", rest.split(".")[0]))
+        elif head == "safety" and rest.startswith("pooled."):
+            found.add(("pooled_event", rest.split(".")[1]))
+        elif head == "safety":
+            found.add(("event", rest.split(".")[0]))
+        elif head in ("studies", "prisma", "ledger"):
+            found.add((head, ""))
+        else:
+            found.add(("other", k))
+    order = ["studies", "outcome", "event", "pooled_event", "prisma", "ledger", "other"]
+    return sorted(found, key=lambda s: (order.index(s[0]), plan_order.get(s[1], len(plan_order)), s[1]))
+
+
+def describe(old: dict, new: dict, names: Names | None = None) -> list[str]:
+    """One sentence per subject whose numbers moved from `old` to `new`; [] when none did."""
+    names = names or Names()
+    changes = diff_numbers(old, new)
+    subjects = _subjects((c.key for c in changes), {o: i for i, o in enumerate(names.outcomes)})
+    out = []
+    for kind, name in subjects:
+        if kind == "studies":
+            out.append(_studies(_Group("studies.", old, new, changes), names))
+        elif kind == "outcome":
+            out.append(_outcome(name, _Group(f"analysis.{name}.", old, new, changes),
+                                _Group(f"availability.{name}.", old, new, changes), names))
+        elif kind == "event":
+            out.append(_event(name, _Group(f"safety.{name}.", old, new, changes)))
+        elif kind == "pooled_event":
+            out.append(_pooled_event(name, _Group(f"safety.pooled.{name}.", old, new, changes)))
+        elif kind == "prisma":
+            out.append(_prisma(_Group("prisma.", old, new, changes), names))
+        elif kind == "ledger":
+            out.append(_ledger(_Group("ledger.", old, new, changes)))
+        else:
+            c = next(c for c in changes if c.key == name)
+            out.append(f"{name}: {_pair(_v(c.new), _v(c.old)) or 'changed'}.")
+    return [s for s in out if s]
+
+
+# --- the review's version note ----------------------------------------------------------
+
+def version_note(root, numbers: dict | None = None) -> str:
+    """Markdown for the rendered review: what moved since the previous version of the sheets.
+
+    The previous version is `revisions.previous_version` (the last commit while the sheets
+    have uncommitted changes, else the commit before the last one that changed them); its
+    sheets are recomputed with the running code. Without git history the note says so.
+    `numbers` are the current numbers when the caller already has them.
+    """
+    from .errors import InputError
+    from .numbers import project_numbers
+    from .revisions import names_at, numbers_at, previous_version
+
+    try:
+        rev = previous_version(root)
+    except InputError:
+        return ("This copy of the review carries no revision history, so it cannot list what "
+                "changed since an earlier version of the extraction sheets.")
+    if rev is None:
+        return ("No earlier version of the extraction sheets is in this copy's history, so there "
+                "is nothing to compare these numbers with.")
+    try:
+        old, _ = numbers_at(root, rev.sha)
+        names = names_for(root).merged(names_at(root, rev))
+    except InputError as exc:
+        return f"The numbers could not be compared with the previous version of the sheets ({rev.describe()}): {exc}."
+    sentences = describe(old, project_numbers(root) if numbers is None else numbers, names)
+    if not sentences:
+        return f"No number in this review moved since the previous version of the extraction sheets ({rev.describe()})."
+    return (f"Compared with the previous version of the extraction sheets ({rev.describe()}), "
+            f"these numbers moved:\n\n" + "\n".join(f"- {s}" for s in sentences))
