@@ -365,3 +365,85 @@ ESTIMATOR_WORDS = {"REML": "restricted maximum likelihood", "ML": "maximum likel
 def estimator_words(code: str) -> str:
     """The plan's estimator code as words for the methods text."""
     return ESTIMATOR_WORDS[str(code).upper()]
+
+
+# --- sentences that follow the analyses, whatever the sheets hold ----------------------
+# The review's prose must stay true when a trial is added: which outcomes are pooled,
+# which rest on one study and which studies could not contribute all come from here.
+
+FORM_PHRASES = {"change": "change from baseline", "post": "final value",
+                "percent_change": "percent change from baseline", "contrast": "between-arm contrast"}
+
+
+def _effect_note(e) -> str:
+    """Why a study's effect is not an end-of-treatment value (e.g. a follow-up value), or ""."""
+    note = str(e.get("note") or "").strip()
+    return note if note and e.get("timepoint_class") != "end_of_treatment" else ""
+
+
+def study_effects(analysis, digits: int = 2) -> str:
+    """Every contributing study's effect: "SMD 0.10 (95% CI ...) for Kim 2014 and ..."."""
+    parts = []
+    for _, e in analysis.effects.iterrows():
+        note = _effect_note(e)
+        parts.append(f"{study_effect(analysis, e['study'], digits)} for {e['label']}" + (f" ({note})" if note else ""))
+    return join_words(parts)
+
+
+def pooled_clause(analyses, digits: int = 2) -> str:
+    """": Berg Balance Scale, MD 3.12 (...), I² = 0%, ..., from two studies and 72 participants"
+    for each pooled analysis, or "" when none is."""
+    parts = [f"{a.label}, {fmt_effect(a.result, digits)}, {fmt_heterogeneity(a.result)}, "
+             f"from {words(a.k)} studies and {a.participants} participants "
+             f"({join_words(e for e in a.effects['label'])})" for a in analyses]
+    return ": " + "; ".join(parts) if parts else ""
+
+
+def single_study_list(analyses, digits: int = 2) -> str:
+    """Each single-study outcome with its one effect: "Timed Up and Go (s), MD ... from Im 2022 (32 participants)"."""
+    parts = []
+    for a in analyses:
+        e = a.effects.iloc[0]
+        note = _effect_note(e)
+        parts.append(f"{a.label}, {study_effect(a, e['study'], digits)} from {e['label']} "
+                     f"({a.participants} participants" + (f"; {note})" if note else ")"))
+    return "; ".join(parts)
+
+
+def measured_elsewhere(synth, analyses) -> str:
+    """Sentences on the other studies that measured these outcomes and why they could not
+    contribute; outcomes no other identified study measured are named together."""
+    alone, sentences = [], []
+    for a in analyses:
+        others = non_contributors(synth, a.outcome)
+        if others:
+            sentences.append(f"Other studies measured the {a.label} but could not contribute: {others}.")
+        else:
+            alone.append(a.label)
+    if alone:
+        sentences.insert(0, f"No other identified study measured the {join_words(alone, 'or the')}, "
+                            "so no comparison across trials is possible there.")
+    return " ".join(sentences)
+
+
+def forms_in(analysis) -> str:
+    """The data forms an analysis combines, with their studies:
+    "percent change from baseline (Kim 2014) and change from baseline (Im 2022 and Fixture 2026)"."""
+    groups: dict[str, list[str]] = {}
+    for _, e in analysis.effects.iterrows():
+        groups.setdefault(FORM_PHRASES.get(e["form"], str(e["form"])), []).append(e["label"])
+    return join_words(f"{form} ({join_words(labels)})" for form, labels in groups.items())
+
+
+def follow_up_studies(analysis) -> list[str]:
+    """Labels of the studies whose effect in this analysis is a follow-up value."""
+    return [e["label"] for _, e in analysis.effects.iterrows() if e["timepoint_class"] == "follow_up"]
+
+
+def follow_up_sentence(analysis) -> str:
+    """A sentence naming the studies that contribute a follow-up value, or "" when none does."""
+    labels = follow_up_studies(analysis)
+    if not labels:
+        return ""
+    verb = "contributes a value" if len(labels) == 1 else "contribute values"
+    return f"{join_words(labels)} {verb} measured at follow-up, after treatment had ended."

@@ -193,3 +193,56 @@ def test_estimator_words_follow_the_plan_code():
     assert R.estimator_words("dl") == "the DerSimonian-Laird method"
     with pytest.raises(KeyError):
         R.estimator_words("XYZ")
+
+
+# --- sentences that must stay true when a trial is added --------------------------------
+
+def _updated(tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_numbers import copy_project
+    from trial_fixture import add_trial
+
+    root = copy_project(tmp_path / "review")
+    add_trial(root)
+    return synthesise(load_sheets(root), load_plan(root))
+
+
+def test_pooled_and_single_study_sentences_on_the_bundled_sheets(bundled):
+    _, synth, _ = bundled
+    pooled = R.analyses_with(synth, "pooled", exploratory=False)
+    single = R.analyses_with(synth, "single study", exploratory=False)
+    assert R.pooled_clause(pooled) == ""
+    assert R.single_study_list(single) == (
+        "Berg Balance Scale, MD 2.52 (95% CI 0.16 to 4.88) from Im 2022 (32 participants; "
+        "follow-up value: no end-of-treatment value reported); "
+        "Timed Up and Go (s), MD \u22124.37 (95% CI \u22127.24 to \u22121.50) from Im 2022 (32 participants); "
+        "Activities-specific Balance Confidence scale, MD 7.94 (95% CI 3.83 to 12.05) from Im 2022 (32 participants)")
+    assert R.measured_elsewhere(synth, single).startswith(
+        "No other identified study measured the Timed Up and Go (s) or the Activities-specific Balance "
+        "Confidence scale, so no comparison across trials is possible there. Other studies measured the "
+        "Berg Balance Scale but could not contribute: Kim 2014 (reports only percent change from baseline), ")
+    x = synth.analysis("BBS_SMD_any_change")
+    assert R.forms_in(x) == "percent change from baseline (Kim 2014) and change from baseline (Im 2022)"
+    assert R.follow_up_sentence(x) == "Im 2022 contributes a value measured at follow-up, after treatment had ended."
+    assert R.study_effects(x) == (
+        "SMD 0.10 (95% CI \u22120.64 to 0.85) for Kim 2014 and SMD 0.72 (95% CI 0.01 to 1.44) for Im 2022 "
+        "(follow-up value: no end-of-treatment value reported)")
+
+
+def test_the_same_sentences_after_a_trial_is_added(tmp_path):
+    synth = _updated(tmp_path)
+    pooled = R.analyses_with(synth, "pooled", exploratory=False)
+    single = R.analyses_with(synth, "single study", exploratory=False)
+    assert [a.outcome for a in pooled] == ["BBS"] and [a.outcome for a in single] == ["TUG", "ABC"]
+    bbs = pooled[0]
+    assert R.pooled_clause(pooled) == (
+        f": Berg Balance Scale, {R.fmt_effect(bbs.result)}, {R.fmt_heterogeneity(bbs.result)}, "
+        "from two studies and 72 participants (Im 2022 and Fixture 2026)")
+    assert R.fmt_effect(bbs.result) == "MD 3.12 (95% CI 1.40 to 4.84)"
+    assert "Berg Balance Scale" not in R.single_study_list(single)
+    x = synth.analysis("BBS_SMD_any_change")
+    assert R.forms_in(x) == ("percent change from baseline (Kim 2014) and "
+                             "change from baseline (Im 2022 and Fixture 2026)")
+    assert R.study_effects(x).endswith("for Fixture 2026")
+    assert R.follow_up_sentence(x) == "Im 2022 contributes a value measured at follow-up, after treatment had ended."

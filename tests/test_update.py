@@ -144,6 +144,10 @@ def test_render_shows_the_trial_everywhere(updated):
     assert "Fixture 2026" in labels and "Kim 2014" in labels and "Im 2022" in labels
     # the counts: 15 studies in the text and in the PRISMA diagram
     assert "15 in all" in text
+    # the prose follows: the BBS is now a pooled main analysis, no longer a single-study one
+    assert ("One main analysis reached the plan’s threshold of two studies: Berg Balance Scale, "
+            "MD 3.12 (95% CI 1.40 to 4.84)") in text
+    assert "For two outcomes a single study gives usable data" in text
     prisma = re.findall(r"<!-- (.*?) -->", _figure(html, "fig-prisma"))
     assert prisma.count("(n = 15)") == 2 and "(n = 14)" not in prisma  # new and total studies
     # the version note names what moved since the committed version
