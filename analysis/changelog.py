@@ -87,11 +87,18 @@ def _v(x, digits: int = 2) -> str:
     """A value as the review prints it: counts as integers, others to `digits` decimals."""
     if x is None:
         return "not available"
-    if isinstance(x, bool) or isinstance(x, str):
+    if isinstance(x, str):
+        return x or "not available"
+    if isinstance(x, bool):
         return str(x)
     if isinstance(x, int):
         return str(x)
     return fmt_num(x, digits)
+
+
+def _dec(x, digits: int = 2) -> str:
+    """An estimate to `digits` decimals even when it is a whole number (the snapshot stores 1.0 as 1)."""
+    return "not available" if x is None else fmt_num(x, digits)
 
 
 def _pair(new: str, old: str) -> str | None:
@@ -118,10 +125,15 @@ class _Group:
     def take(self, *keys: str) -> None:
         self.pending.difference_update(keys)
 
-    def rest(self) -> str | None:
+    def rest(self, parts: list) -> str | None:
+        """How many numbers moved that were not described; "other" when `parts` said something."""
         n = len(self.pending)
         self.pending.clear()
-        return None if n == 0 else f"{_n(n, 'other number')} moved with {'it' if n == 1 else 'them'}"
+        if n == 0:
+            return None
+        if any(parts):
+            return f"{_n(n, 'other number')} moved with {'it' if n == 1 else 'them'}"
+        return f"{_n(n, 'number')} moved that this note does not quote"
 
 
 def _sentence(subject: str, parts: list) -> str | None:
@@ -154,23 +166,26 @@ def _studies(g: _Group, names: Names) -> str | None:
         parts.append(f"{_words(col)} {_words(value)}: "
                      f"{_pair(_n(g.new.get(key) or 0, 'study', 'studies'), str(g.old.get(key) or 0))}")
         g.take(key)
-    parts.append(g.rest())
+    parts.append(g.rest(parts))
     return _sentence("Studies", parts)
 
 
 def _effect(d: dict, measure, est: str, lb: str, ub: str) -> str | None:
     if d.get(est) is None:
         return None
-    return f"{measure + ' ' if measure else ''}{_v(d[est])} ({_v(d.get(lb))} to {_v(d.get(ub))})"
+    return f"{measure + ' ' if measure else ''}{_dec(d[est])} ({_dec(d.get(lb))} to {_dec(d.get(ub))})"
 
 
 def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
     parts = []
     measure = g.new.get("measure") or g.old.get("measure")
-    if "k" not in g.old:
+    if "k" not in g.new and "k" in g.old:
+        g.pending.clear()
+        av.pending.clear()
+        return _sentence(names.outcome(outcome), ["no longer in the plan"])
+    is_new = "k" not in g.old and "k" in g.new
+    if is_new:
         parts.append("new outcome in the plan")
-    elif "k" not in g.new:
-        parts.append("no longer in the plan")
     elif g.moved("k"):
         parts.append(_pair(_n(g.new["k"], "study", "studies"), str(g.old["k"])))
     g.take("k", "measure")
@@ -180,31 +195,48 @@ def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
                      f"no longer pooled ({new})" if old == "pooled" else f"{new} (was {old})")
     g.take("status")
     was, now = (set(filter(None, (d.get("studies") or "").split(", "))) for d in (g.old, g.new))
-    if now - was:
+    if now - was and is_new:
+        parts.append(_n(len(now), "study", "studies") + ": " + ", ".join(names.study(s) for s in sorted(now)))
+    elif now - was:
         parts.append("adds " + ", ".join(names.study(s) for s in sorted(now - was)))
     if was - now:
         parts.append("drops " + ", ".join(names.study(s) for s in sorted(was - now)))
     g.take("studies", *(k for k in list(g.pending) if k.startswith("study.") and k.split(".")[1] in now ^ was))
-    if g.moved("participants"):
+    if g.moved("participants") and g.old.get("participants") is None and g.new.get("participants") is not None:
+        parts.append(f"{_v(g.new['participants'])} participants")
+        g.take("participants")
+    elif g.moved("participants"):
         parts.append(f"{_pair(_v(g.new.get('participants')), _v(g.old.get('participants')))} participants")
         g.take("participants")
     new_fx, old_fx = (_effect(d, measure, "estimate", "ci_lb", "ci_ub") for d in (g.new, g.old))
     if new_fx and old_fx:
-        parts.append(f"pooled {_pair(new_fx, old_fx[len(measure) + 1:] if measure else old_fx)}"
-                     if new_fx != old_fx else None)
-    elif new_fx:
-        parts.append(f"pooled {new_fx}")
-    g.take("estimate", "ci_lb", "ci_ub")
+        if new_fx != old_fx:
+            parts.append(f"pooled {_pair(new_fx, old_fx[len(measure) + 1:] if measure else old_fx)}")
+            g.take("estimate", "ci_lb", "ci_ub")
+    else:  # newly pooled, or no longer (which the status says)
+        parts.append(f"pooled {new_fx}" if new_fx else None)
+        g.take("estimate", "ci_lb", "ci_ub")
     if g.new.get("i2") is not None and g.old.get("i2") is not None:
-        i2 = _pair(f"{_v(g.new['i2'], 0)}%", f"{_v(g.old['i2'], 0)}%")
-        parts.append(f"I² {i2}" if i2 else None)
-        pi = _pair(*(f"{_v(d.get('pi_lb'))} to {_v(d.get('pi_ub'))}" for d in (g.new, g.old)))
-        parts.append(f"prediction interval {pi}" if pi and g.old.get("pi_lb") is not None else None)
-    g.take("i2", "pi_lb", "pi_ub")
+        i2 = _pair(f"{_dec(g.new['i2'], 0)}%", f"{_dec(g.old['i2'], 0)}%")
+        if i2:
+            parts.append(f"I² {i2}")
+            g.take("i2")
+    else:  # I² comes and goes with the pooled estimate
+        g.take("i2")
+    if g.old.get("pi_lb") is not None and new_fx and old_fx:
+        pi = _pair(*(f"{_dec(d.get('pi_lb'))} to {_dec(d.get('pi_ub'))}" if d.get("pi_lb") is not None
+                     else "not available" for d in (g.new, g.old)))
+        if pi:
+            parts.append(f"prediction interval {pi}")
+            g.take("pi_lb", "pi_ub")
+    else:  # an interval comes and goes with the pooling (or with a third study)
+        g.take("pi_lb", "pi_ub")
     for s in sorted(now & was):
         new_e, old_e = (_effect(d, measure, f"study.{s}.yi", f"study.{s}.ci_lb", f"study.{s}.ci_ub")
                         for d in (g.new, g.old))
-        if new_e and old_e and new_e != old_e:
+        if new_e and old_e and new_e == old_e:
+            continue  # moved beyond the printed decimals, if at all: counted below
+        if new_e and old_e:
             parts.append(f"{names.study(s)} {_pair(new_e, old_e[len(measure) + 1:] if measure else old_e)}")
         g.take(*(f"study.{s}.{f}" for f in ("yi", "ci_lb", "ci_ub")))
     for key in sorted(k for k in av.pending if k.startswith("not_pooled.")):
@@ -212,6 +244,7 @@ def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
         parts.append(f"{reason}: {_pair(_n(av.new.get(key) or 0, 'study', 'studies'), str(av.old.get(key) or 0))}")
         av.take(key)
     av.take("contributing")  # the same count as k
+    parts = [p for p in parts if p]
     rest = len(g.pending) + len(av.pending)
     g.pending.clear()
     av.pending.clear()
@@ -232,16 +265,15 @@ def _event(event: str, g: _Group) -> str | None:
         keys = [f"{role}.{f}" for f in ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")]
         if not g.moved(*keys):
             continue
-        new = f"{_v(g.new.get(f'{role}.events'))}"
-        old = f"{_v(g.old.get(f'{role}.events'))}"
-        if g.new.get(f"{role}.at_risk") is not None or g.old.get(f"{role}.at_risk") is not None:
-            new += f" of {_v(g.new.get(f'{role}.at_risk'))}"
-            old += f" of {_v(g.old.get(f'{role}.at_risk'))}"
-        text = _pair(new, old)
-        if text:
+        new, old = (None if f"{role}.events" not in d else _v(d[f"{role}.events"]) + (
+            f" of {_v(d[f'{role}.at_risk'])}" if d.get(f"{role}.at_risk") is not None else "")
+            for d in (g.new, g.old))
+        text = (f"added ({new})" if old is None else f"removed (was {old})" if new is None
+                else _pair(new, old))
+        if text:  # else only what is not quoted moved (studies, proportions): counted below
             parts.append(f"{words} {text}")
-        g.take(*keys)
-    parts.append(g.rest())
+            g.take(*keys)
+    parts.append(g.rest(parts))
     return _sentence(f"Adverse events, {_words(event)}", parts)
 
 
@@ -262,23 +294,31 @@ def _pooled_event(event: str, g: _Group) -> str | None:
         elif old_fx and not new_fx:
             parts.append(f"{what} no longer pooled ({_n(new_k, 'study', 'studies')})")
         else:
-            bits = [_pair(_n(new_k, "study", "studies"), str(old_k)), _pair(new_fx, old_fx) if new_fx else None]
+            bits = [_pair(_n(new_k, "study", "studies"), str(old_k)) if new_k != old_k else None,
+                    _pair(new_fx, old_fx) if new_fx else None]
             bits = [b for b in bits if b]
-            parts.append(f"{what} " + ", ".join(bits) if bits else None)
+            if not bits:
+                continue  # moved beyond the printed decimals: counted below
+            parts.append(f"{what} " + ", ".join(bits))
         g.take(*(k for k in list(g.pending) if k.startswith(code + ".")))
+    parts.append(g.rest(parts))
     return _sentence(f"Pooled adverse events, {_words(event)}", parts)
 
 
 def _prisma(g: _Group, names: Names) -> str | None:
     parts = []
+
+    def n(x) -> str:
+        return "not reported" if x is None else _v(x)
+
     for key in sorted(g.pending):
         label = names.prisma.get(key, _words(key))
         if key not in g.old:
-            parts.append(f"{label} added ({_v(g.new[key]) if g.new[key] is not None else 'not reported'})")
+            parts.append(f"{label} added ({n(g.new[key])})")
         elif key not in g.new:
             parts.append(f"{label} removed")
         else:
-            parts.append(f"{label} {_pair(_v(g.new[key]), _v(g.old[key]))}")
+            parts.append(f"{label} {_pair(n(g.new[key]), n(g.old[key]))}")
     g.pending.clear()
     return _sentence("PRISMA flow", parts)
 
@@ -287,13 +327,23 @@ def _ledger(g: _Group) -> str | None:
     parts = []
     for claim in sorted({k.split(".")[0] for k in g.pending}):
         bits = []
-        if g.moved(f"{claim}.reproduced"):
-            bits.append(f"reproduced value {_pair(_v(g.new.get(f'{claim}.reproduced')), _v(g.old.get(f'{claim}.reproduced')))}")
+        if f"{claim}.status" not in g.old or f"{claim}.status" not in g.new:
+            added = f"{claim}.status" in g.new
+            d = g.new if added else g.old
+            parts.append(f"{claim} {'added' if added else 'removed'} (status {d.get(f'{claim}.status')}, "
+                         f"reproduced value {_v(d.get(f'{claim}.reproduced'))})")
+            g.take(f"{claim}.reproduced", f"{claim}.status")
+            continue
+        value = _pair(_v(g.new.get(f"{claim}.reproduced")), _v(g.old.get(f"{claim}.reproduced")))
+        if g.moved(f"{claim}.reproduced") and value:  # "" and null read the same
+            bits.append(f"reproduced value {value}")
+            g.take(f"{claim}.reproduced")
         if g.moved(f"{claim}.status"):
-            bits.append(f"{g.new.get(f'{claim}.status')} (was {g.old.get(f'{claim}.status')})")
-        g.take(f"{claim}.reproduced", f"{claim}.status")
-        parts.append(f"{claim} " + ", ".join(bits))
-    parts.append(g.rest())
+            bits.append(f"{_v(g.new.get(f'{claim}.status'))} (was {_v(g.old.get(f'{claim}.status'))})")
+            g.take(f"{claim}.status")
+        if bits:
+            parts.append(f"{claim} " + ", ".join(bits))
+    parts.append(g.rest(parts))
     return _sentence("Reproduction ledger", parts)
 
 
@@ -339,7 +389,9 @@ def describe(old: dict, new: dict, names: Names | None = None) -> list[str]:
             out.append(_ledger(_Group("ledger.", old, new, changes)))
         else:
             c = next(c for c in changes if c.key == name)
-            out.append(f"{name}: {_pair(_v(c.new), _v(c.old)) or 'changed'}.")
+            text = (f"added ({_v(c.new)})" if c.kind == "added" else f"removed (was {_v(c.old)})"
+                    if c.kind == "removed" else _pair(_v(c.new), _v(c.old)) or "changed")
+            out.append(f"{name}: {text}.")
     return [s for s in out if s]
 
 

@@ -66,11 +66,14 @@ def resolve(root, rev: str) -> Revision:
 def export_inputs(root, rev: Revision, dest: Path) -> Path:
     """Write the review's inputs at `rev` under `dest`; the project folder inside it is returned."""
     prefix = _prefix(root)
+    # ls-tree and archive read paths relative to the folder git runs in (and archive also
+    # writes them so): run both at the top of the repository, with the prefix spelled out.
+    top = git(root, "rev-parse", "--show-toplevel").strip()
     wanted = [prefix + p for p in INPUTS]
-    present = git(root, "ls-tree", "--name-only", rev.sha, "--", *wanted).split()
+    present = [p for p in git(top, "ls-tree", "-z", "--name-only", rev.sha, "--", *wanted).split("\0") if p]
     if prefix + "extraction" not in present:
         raise InputError(f"{rev.short}: has no {prefix}extraction/ folder")
-    data = git(root, "archive", "--format=tar", rev.sha, "--", *present, binary=True)
+    data = git(top, "archive", "--format=tar", rev.sha, "--", *present, binary=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         # the data filter refuses links and absolute paths that could write outside dest
         tar.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
@@ -124,13 +127,23 @@ def previous_version(root) -> Revision | None:
     """
     if inputs_changed(root):
         try:
-            return resolve(root, "HEAD")
+            return _with_sheets(root, resolve(root, "HEAD"))
         except InputError:  # a repository without commits yet
             return None
     last = git(root, "log", "-1", "--format=%H", "--", *INPUTS).strip()
     if not last:
         return None
     try:
-        return resolve(root, f"{last}^")
+        return _with_sheets(root, resolve(root, f"{last}^"))
     except InputError:  # the inputs were added by the first commit (or history is shallow)
         return None
+
+
+def _with_sheets(root, rev: Revision) -> Revision | None:
+    """`rev`, or None when it has no extraction folder yet (the sheets were added after it,
+    e.g. in a repository that started with a README): it is no earlier version of them."""
+    try:
+        git(root, "cat-file", "-e", f"{rev.sha}:./extraction")
+    except InputError:
+        return None
+    return rev
