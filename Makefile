@@ -44,6 +44,7 @@ reference:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pooling.py
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/living.py
 	$(BIN)/python benchmarks/update_readme.py
 
 clean:
