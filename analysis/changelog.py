@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .numbers import Change, diff_numbers, _part
-from .report import fmt_num
+from .report import cap as _cap, fmt_num
 
 
 @dataclass
@@ -367,14 +367,49 @@ def _subjects(keys, plan_order: dict) -> list[tuple[str, str]]:
     return sorted(found, key=lambda s: (order.index(s[0]), plan_order.get(s[1], len(plan_order)), s[1]))
 
 
+def _availability_only(changes: list[Change], old: dict, new: dict, names: Names) -> dict:
+    """Outcomes whose only moves are counts of studies not contributing for a reason (a new
+    trial that did not measure them), grouped so that one sentence names them all:
+    outcome -> the shared sentence (the same object for every outcome of a group)."""
+    by_outcome: dict[str, list[Change]] = {}
+    for c in changes:
+        head, _, rest = c.key.partition(".")
+        if head in ("analysis", "availability"):
+            by_outcome.setdefault(rest.split(".")[0], []).append(c)
+    groups: dict[tuple, list[str]] = {}
+    for outcome, cs in by_outcome.items():
+        prefix = f"availability.{outcome}.not_pooled."
+        if not all(c.key.startswith(prefix) for c in cs):
+            continue
+        moves = tuple(sorted((c.key[len(prefix):], (new.get(c.key) or 0) - (old.get(c.key) or 0)) for c in cs))
+        if all(d for _, d in moves):
+            groups.setdefault(moves, []).append(outcome)
+    order = {o: i for i, o in enumerate(names.outcomes)}
+    out = {}
+    for moves, outcomes in groups.items():
+        outcomes.sort(key=lambda o: (order.get(o, len(order)), o))
+        phrases = [f"{names.reasons.get(r, _words(r))} ({'+' if d > 0 else '−'}{abs(d)} "
+                   f"{'study' if abs(d) == 1 else 'studies'})" for r, d in moves]
+        # outcome labels may hold commas ("10-m walk test, time (s)"): semicolons keep them apart
+        sentence = f"{_cap(', '.join(phrases))}: {'; '.join(names.outcome(o) for o in outcomes)}."
+        for o in outcomes:
+            out[o] = sentence
+    return out
+
+
 def describe(old: dict, new: dict, names: Names | None = None) -> list[str]:
     """One sentence per subject whose numbers moved from `old` to `new`; [] when none did."""
     names = names or Names()
     changes = diff_numbers(old, new)
     subjects = _subjects((c.key for c in changes), {o: i for i, o in enumerate(names.outcomes)})
+    grouped = _availability_only(changes, old, new, names)
     out = []
     for kind, name in subjects:
-        if kind == "studies":
+        if kind == "outcome" and name in grouped:
+            sentence = grouped[name]
+            if sentence not in out:  # said once, at the first of its outcomes
+                out.append(sentence)
+        elif kind == "studies":
             out.append(_studies(_Group("studies.", old, new, changes), names))
         elif kind == "outcome":
             out.append(_outcome(name, _Group(f"analysis.{name}.", old, new, changes),

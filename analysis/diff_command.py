@@ -29,7 +29,7 @@ def run(args) -> int:
     old, rev = (lock_at if args.lock else numbers_at)(root, args.rev)
     new = project_numbers(root)
     if args.table:
-        print(changes_table(diff_numbers(old, new)))
+        print(changes_table(diff_numbers(old, new), old_label=f"at {rev.short}", new_label="now"))
         return 0
     sentences = describe(old, new, names_for(root).merged(names_at(root, rev)))
     if not sentences:

@@ -120,11 +120,11 @@ def difference(c: Change) -> str:
     return "changed"
 
 
-def changes_table(changes: list[Change]) -> str:
+def changes_table(changes: list[Change], old_label: str = "locked", new_label: str = "new") -> str:
     """An aligned table: number, locked, new, difference (one row per change)."""
     if not changes:
         return "no number moved"
-    rows = [("number", "locked", "new", "difference")]
+    rows = [("number", old_label, new_label, "difference")]
     for c in changes:
         rows.append((c.key, "" if c.kind == ADDED else show(c.old),
                      "" if c.kind == REMOVED else show(c.new), difference(c)))

@@ -447,3 +447,12 @@ def follow_up_sentence(analysis) -> str:
         return ""
     verb = "contributes a value" if len(labels) == 1 else "contribute values"
     return f"{join_words(labels)} {verb} measured at follow-up, after treatment had ended."
+
+
+def count_since_publication(n_now: int, n_published: int) -> str:
+    """" This version counts 15 included studies, one more than the published review." or ""."""
+    if n_now == n_published:
+        return ""
+    diff = n_now - n_published
+    more = f"{words(abs(diff))} {'more' if diff > 0 else 'fewer'}"
+    return f" This version counts {n_now} included studies, {more} than the published review."

@@ -175,6 +175,24 @@ def test_availability_reason_counts():
         "Balance (SMD): 3 studies instead of 2."]
 
 
+def test_outcomes_that_only_gained_non_reporting_studies_share_one_sentence():
+    # a new trial that did not measure the TUG, the BBS or the SMD outcome: the same move in
+    # each, said once in plan order; an outcome with another move keeps its own sentence
+    names = Names(outcomes={"TUG": "Timed Up and Go (s)", "BBS": "Berg Balance Scale",
+                            "W": "10-m walk test, time (s)", "SMD": "Balance (SMD)"},
+                  reasons=NAMES.reasons)
+    old = {"availability.TUG.not_pooled.not_reported": 11, "availability.BBS.not_pooled.not_reported": 8,
+           "availability.W.not_pooled.not_reported": 11, "availability.SMD.not_pooled.not_reported": 8,
+           "availability.SMD.not_pooled.only_p-values_or_F_statistics": 1}
+    new = {"availability.TUG.not_pooled.not_reported": 12, "availability.BBS.not_pooled.not_reported": 9,
+           "availability.W.not_pooled.not_reported": 12, "availability.SMD.not_pooled.not_reported": 9,
+           "availability.SMD.not_pooled.only_p-values_or_F_statistics": 0}
+    assert describe(old, new, names) == [
+        "Not reported (+1 study): Timed Up and Go (s); Berg Balance Scale; 10-m walk test, time (s).",
+        "Not reported (+1 study), only p-values or F statistics (\u22121 study): Balance (SMD).",
+    ]
+
+
 def test_an_outcome_added_to_or_removed_from_the_plan():
     assert describe({}, POOLED, NAMES) == [
         "Balance (SMD): new outcome in the plan; 2 studies: Im 2022, Kim 2014; 60 participants; "

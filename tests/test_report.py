@@ -246,3 +246,9 @@ def test_the_same_sentences_after_a_trial_is_added(tmp_path):
                              "change from baseline (Im 2022 and Fixture 2026)")
     assert R.study_effects(x).endswith("for Fixture 2026")
     assert R.follow_up_sentence(x) == "Im 2022 contributes a value measured at follow-up, after treatment had ended."
+
+
+def test_count_since_publication_only_speaks_when_the_count_moved():
+    assert R.count_since_publication(14, 14) == ""
+    assert R.count_since_publication(15, 14) == " This version counts 15 included studies, one more than the published review."
+    assert R.count_since_publication(12, 14) == " This version counts 12 included studies, two fewer than the published review."

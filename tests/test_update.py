@@ -104,6 +104,11 @@ def test_diff_tells_the_update_in_sentences(updated, capsys):
            "all arms 6 instead of 3." in lines
     assert "- PRISMA flow: Studies included in review 15 instead of 14; Total studies included 15 instead of 14." \
         in lines
+    # --table: the same moves key by key, headed by the revision compared with
+    assert main(["diff", "--root", str(updated), "--table"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["number", "at", head[0], "now", "difference"]
+    assert any(line.split()[:4] == ["studies.included", "14", "15", "+1"] for line in table[2:])
     # the committed lock gives the same numbers as the committed sheets, so --lock agrees
     assert main(["diff", "--root", str(updated), "--lock"]) == 0
     assert capsys.readouterr().out.splitlines() == lines
@@ -143,7 +148,10 @@ def test_render_shows_the_trial_everywhere(updated):
     labels = re.findall(r"<!-- (.*?) -->", forest)
     assert "Fixture 2026" in labels and "Kim 2014" in labels and "Im 2022" in labels
     # the counts: 15 studies in the text and in the PRISMA diagram
-    assert "15 in all" in text
+    assert "14 in all" in text  # the published review's count stays its own
+    assert "This version counts 15 included studies, one more than the published review." in text
+    # headache is now pooled (by Mantel-Haenszel and by Peto): one event term, not two
+    assert "One event term met the plan’s rule for pooling" in text
     # the prose follows: the BBS is now a pooled main analysis, no longer a single-study one
     assert ("One main analysis reached the plan’s threshold of two studies: Berg Balance Scale, "
             "MD 3.12 (95% CI 1.40 to 4.84)") in text
