@@ -40,11 +40,30 @@ def test_forest_of_every_pooled_analysis_follows_its_result(synth):
         assert f"{a.result.estimate:.2f}" in layout.alt
 
 
-def test_single_study_outcome_is_not_drawn_as_a_pooled_forest(synth):
-    single = [a for a in synth.analyses if a.result is None]
-    assert single
-    with pytest.raises(NothingToDraw):
-        figures.forest_for_outcome(single[0])
+def test_single_study_outcome_is_drawn_without_a_diamond(synth):
+    single = [a for a in synth.analyses if a.result is None and len(a.effects)]
+    assert [a.outcome for a in single] == ["BBS", "TUG", "ABC"]
+    for a in single:
+        fig, layout = figures.forest_for_outcome(a)
+        assert layout.diamonds == [] and layout.pi is None
+        e = a.effects.iloc[0]
+        (line,) = layout.ci_lines
+        assert (line["label"], line["x0"], line["x1"]) == (e["label"], pytest.approx(e["ci_lb"]), pytest.approx(e["ci_ub"]))
+        assert not line["clipped_left"] and not line["clipped_right"]  # the scale fits the study
+        assert [sq["label"] for sq in layout.squares] == [e["label"]]
+        notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+        assert notes == [f"Not pooled: {a.reason}"]
+        assert layout.alt.endswith(f"No pooled estimate: {a.reason}.")
+        assert f"{e['label']}: " in layout.alt
+        assert overlapping_pairs(layout.text_boxes()) == []
+    assert synth.analysis("BBS").reason == "only Im 2022 gives usable data; pooling needs 2 or more studies"
+
+
+def test_outcome_without_usable_data_has_nothing_to_draw(synth):
+    empty = [a for a in synth.analyses if not len(a.effects)]
+    assert empty
+    with pytest.raises(NothingToDraw, match="no study gives usable data"):
+        figures.forest_for_outcome(empty[0])
 
 
 def test_safety_plot_rows_follow_the_tally(synth):

@@ -247,5 +247,6 @@ def test_forest_for_outcome_uses_arm_columns_and_direction():
     assert {"12.25", "2.5", "30", "11", "2.4"} <= set(row)
     assert "\u2190 Favours treatment" in [t.get_text() for t in layout.texts]
     assert "Timed Up and Go (s)" in [t.get_text() for t in layout.texts]
-    with pytest.raises(NothingToDraw, match="only one study"):
-        forest_for_outcome(SimpleNamespace(result=None, label="BBS", reason="only one study"))
+    # an outcome without any usable study has nothing to draw
+    with pytest.raises(NothingToDraw, match="BBS: no study gives usable data"):
+        forest_for_outcome(SimpleNamespace(result=None, effects=effects.iloc[:0], label="BBS", reason="no data"))

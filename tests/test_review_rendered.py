@@ -110,3 +110,14 @@ def test_forced_render_of_the_review_is_byte_identical(bundled):
     render_project(bundled, engine="builtin", force=True)
     for name, data in first.items():
         assert (bundled / "_output" / name).read_bytes() == data, name
+
+
+def test_main_forest_shows_the_single_study_and_why_it_is_not_pooled(bundled):
+    import base64
+
+    html = (bundled / "_output/review.html").read_text(encoding="utf-8")
+    start = html.index('id="fig-forest-bbs"')
+    svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html[start:]).group(1)).decode()
+    texts = re.findall(r"<!-- (.*?) -->", svg)
+    assert "Im 2022" in texts and "2.52 [0.16, 4.88]" in texts
+    assert "Not pooled: only Im 2022 gives usable data; pooling needs 2 or more studies" in texts

@@ -147,6 +147,10 @@ def test_render_shows_the_trial_everywhere(updated):
     forest = _figure(html, "fig-forest-bbs-smd")
     labels = re.findall(r"<!-- (.*?) -->", forest)
     assert "Fixture 2026" in labels and "Kim 2014" in labels and "Im 2022" in labels
+    # the main Berg Balance Scale forest: Im 2022 alone before, now both trials and a diamond
+    main_forest = re.findall(r"<!-- (.*?) -->", _figure(html, "fig-forest-bbs"))
+    assert "Fixture 2026" in main_forest and "Im 2022" in main_forest
+    assert "3.12 [1.40, 4.84]" in main_forest and not any(t.startswith("Not pooled") for t in main_forest)
     # the counts: 15 studies in the text and in the PRISMA diagram
     assert "14 in all" in text  # the published review's count stays its own
     assert "This version counts 15 included studies, one more than the published review." in text

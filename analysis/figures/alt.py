@@ -39,7 +39,15 @@ def forest_alt(result, rows, t, ratio: bool, subgroups=None) -> str:
     if subgroups is not None:
         groups = [r["label"] for r in rows if r["kind"] == "group"]
         parts.append(f"Studies are grouped into {len(groups)} subgroups: {', '.join(groups)}.")
-    parts.append(_pooled_sentence(result, t, ratio))
+    if is_missing(get(result, "estimate")):
+        level = fmt_num(get(result, "level", default=95), 0)
+        if len(studies) == 1:
+            r = studies[0]
+            parts.append(f"{r['label']}: {fmt_num(t(r['est']))} ({level}% CI {fmt_num(t(r['lb']))} "
+                         f"to {fmt_num(t(r['ub']))}).")
+        parts.append(f"No pooled estimate: {get(result, 'reason', default='too few studies')}.")
+    else:
+        parts.append(_pooled_sentence(result, t, ratio))
     return " ".join(parts)
 
 

@@ -39,6 +39,20 @@ ROB_COL_IN = 0.17
 DIAMOND_HALF = 0.36  # half height of a diamond, in rows
 
 
+@dataclass(frozen=True)
+class Unpooled:
+    """Studies to draw without a pooled estimate, as RevMan shows an outcome with too few
+    studies: the rows, and why there is no diamond."""
+
+    frame: pd.DataFrame  # label, yi, ci_lb, ci_ub (as a PoolResult's study_frame)
+    measure: str
+    level: float
+    reason: str
+
+    def study_frame(self) -> pd.DataFrame:
+        return self.frame
+
+
 @dataclass
 class ForestLayout:
     """Where everything went, so tests and captions can read the geometry back."""
@@ -216,6 +230,9 @@ def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
     studies = [r for r in rows if r["kind"] == "study" and np.isfinite(r["est"])]
     ests = [r["est"] for r in studies]
     core = ests + [v for r in rows if r["kind"] in {"pooled", "subtotal", "pi"} for v in (r["lb"], r["ub"]) if np.isfinite(v)]
+    if not any(r["kind"] in {"pooled", "subtotal"} for r in rows):
+        # nothing pooled: the studies' own intervals set the scale
+        core += [v for r in studies for v in (r["lb"], r["ub"]) if np.isfinite(v)]
     if null is not None:
         core.append(null)
     lo, hi = min(core), max(core)
@@ -290,7 +307,11 @@ def forest_plot(
     else:
         rows += _study_rows(overall_frame, None, lookup)
         rows.append({"kind": "blank", "label": ""})
-    rows += _pooled_rows(result, "pooled", _method_label(result), show_pi, compact=False)
+    pooled = not is_missing(get(result, "estimate"))
+    if pooled:
+        rows += _pooled_rows(result, "pooled", _method_label(result), show_pi, compact=False)
+    else:
+        rows.append({"kind": "note", "label": f"Not pooled: {get(result, 'reason', default='too few studies')}"})
     if subgroups is not None:
         rows.append(
             {
@@ -458,7 +479,11 @@ def forest_plot(
                 if cond:
                     ax.plot([edge], [y], marker=marker, ms=3.5, color=style.INK, mew=0, zorder=3, clip_on=False)
                     layout.arrows.append({"label": r["label"], "y": y, "side": side})
-            if r["weight"] is not None and wmax:
+            if not pooled:  # no weights without pooling: every study gets the same square
+                area = 0.5 * side_max_pt**2
+                ax.scatter([r["est"]], [y], s=[area], marker="s", color=style.STUDY_COLOUR, linewidths=0, zorder=4)
+                layout.squares.append({"label": r["label"], "x": r["est"], "y": y, "weight": None, "area_pt2": area})
+            elif r["weight"] is not None and wmax:
                 area = (r["weight"] / wmax) * side_max_pt**2
                 ax.scatter([r["est"]], [y], s=[area], marker="s", color=style.STUDY_COLOUR, linewidths=0, zorder=4)
                 layout.squares.append({"label": r["label"], "x": r["est"], "y": y, "weight": r["weight"], "area_pt2": area})
@@ -531,9 +556,14 @@ BINARY_COLUMNS = [
 def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
     """Forest plot of one `analysis.synthesis.OutcomeAnalysis`: its pooled result, arm columns and direction."""
     result = getattr(analysis, "result", None)
-    if result is None:
-        raise NothingToDraw(f"{getattr(analysis, 'label', 'outcome')}: {getattr(analysis, 'reason', '') or 'not pooled'}")
     effects = getattr(analysis, "effects", None)
+    if result is None:
+        # too few studies to pool: their effects are still shown, without a diamond
+        if effects is None or not len(effects):
+            raise NothingToDraw(f"{getattr(analysis, 'label', 'outcome')}: no study gives usable data")
+        result = Unpooled(frame=effects[["label", "yi", "ci_lb", "ci_ub"]].assign(weight=np.nan),
+                          measure=analysis.measure, level=analysis.level,
+                          reason=getattr(analysis, "reason", "") or getattr(analysis, "status", "not pooled"))
     if columns is None and effects is not None:
         wanted = BINARY_COLUMNS if {"ai", "ci"} <= set(effects.columns) else CONTINUOUS_COLUMNS
         columns = [c for c in wanted if c[0] in effects.columns] or None
