@@ -362,3 +362,22 @@ def test_version_note_when_nothing_moved(history, tmp_path):
     assert version_note(clone, edited) == (
         "No number in this review moved since the previous version of the extraction sheets "
         f"(commit {_short(root, shas['edited'])}, 2024-03-03).")
+
+
+def test_version_note_when_the_previous_sheets_cannot_be_read(history, tmp_path):
+    # a previous version whose sheets this version refuses: the note says so in one sentence
+    root, shas, _, edited = history
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(root), str(clone))
+    edit_cell(clone / "extraction" / "adverse_events.csv", VERTIGO, "events", "-1")
+    bad = _commit(clone, "A negative count", day=4)
+    edit_cell(clone / "extraction" / "adverse_events.csv", VERTIGO, "events", "2")
+    _commit(clone, "Count corrected", day=5)
+    assert previous_version(clone).sha == bad
+    note = version_note(clone, edited)
+    short = _short(clone, bad)
+    line = next(i for i, r in enumerate((clone / "extraction/adverse_events.csv").read_text().splitlines(), 1)
+                if r.startswith("im2022,rtms,vertigo,"))
+    assert note == (f"The numbers could not be compared with the previous version of the sheets (commit {short}, "
+                    f"2024-03-04): the sheets at {short} cannot be read by this version: "
+                    f"adverse_events.csv:{line}:events: below the minimum 0 (-1).")
