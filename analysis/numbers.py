@@ -30,7 +30,7 @@ SNAPSHOT = "numbers.json"
 
 # PoolResult fields reported for a pooled outcome (metafor's names).
 POOL_FIELDS = ("estimate", "se", "ci_lb", "ci_ub", "pval", "pi_lb", "pi_ub", "tau2",
-               "tau2_ci_lb", "tau2_ci_ub", "i2", "i2_ci_lb", "i2_ci_ub", "q", "q_pval")
+               "tau2_ci_lb", "tau2_ci_ub", "tau2_ci_ub_capped", "i2", "i2_ci_lb", "i2_ci_ub", "q", "q_pval")
 STUDY_FIELDS = ("yi", "ci_lb", "ci_ub", "weight")
 SUBGROUP_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "status")
 SAFETY_FIELDS = ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")

@@ -327,6 +327,10 @@ class PoolResult:
     vi: np.ndarray = field(repr=False)
     weights: np.ndarray = field(repr=False)
     labels: tuple[str, ...] = field(repr=False)
+    # The Q-profile search for the upper tau^2 bound stops at max(100, 10 tau^2), as
+    # metafor's tau2.max; a bound there is a lower limit of the true one (metafor prints
+    # it with ">"), and so is the I^2 bound computed from it.
+    tau2_ci_ub_capped: bool = False
 
     @property
     def hk(self) -> bool:
@@ -382,7 +386,8 @@ class PoolResult:
             out["zval"] = num(self.zval)
         out.update(
             pval=num(self.pval), tau2=num(self.tau2), tau2_ci_lb=num(self.tau2_ci_lb),
-            tau2_ci_ub=num(self.tau2_ci_ub), tau=num(self.tau), i2=num(self.i2),
+            tau2_ci_ub=num(self.tau2_ci_ub), tau2_ci_ub_capped=self.tau2_ci_ub_capped,
+            tau=num(self.tau), i2=num(self.i2),
             i2_ci_lb=num(self.i2_ci_lb), i2_ci_ub=num(self.i2_ci_ub), h2=num(self.h2),
             q=num(self.q), q_df=int(self.q_df), q_pval=num(self.q_pval),
             pi_lb=num(self.pi_lb), pi_ub=num(self.pi_ub),
@@ -442,10 +447,12 @@ def rma(yi, vi, *, method: str = "REML", hk: bool = False, level: float = 95,
 
     het = heterogeneity(y, v, X, method)
     i2, h2 = i2_h2(tau2, het, method)
+    capped = False
     if method == "FE" or k == 1:
         t_lb = t_ub = i_lb = i_ub = nan
     else:
         t_lb, t_ub = tau2_qprofile_ci(y, v, X, tau2, level)
+        capped = t_ub >= max(100.0, 10.0 * tau2)
         vt = het["vt"]
         i_lb, i_ub = 100 * t_lb / (vt + t_lb), 100 * t_ub / (vt + t_ub)
 
@@ -460,5 +467,5 @@ def rma(yi, vi, *, method: str = "REML", hk: bool = False, level: float = 95,
         tau=math.sqrt(tau2), i2=f(i2), h2=f(h2), i2_ci_lb=f(i_lb), i2_ci_ub=f(i_ub),
         q=f(het["q"]), q_df=int(k - 1), q_pval=f(het["q_pval"]),
         pi_lb=f(est - pi_half), pi_ub=f(est + pi_half),
-        yi=_ro(y), vi=_ro(v), weights=_ro(100 * w / w.sum()), labels=labs,
+        yi=_ro(y), vi=_ro(v), weights=_ro(100 * w / w.sum()), labels=labs, tau2_ci_ub_capped=bool(capped),
     )

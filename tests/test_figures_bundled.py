@@ -73,3 +73,13 @@ def test_safety_plot_rows_follow_the_tally(synth):
     # one point per event term and arm role with a known number at risk, at its percentage
     assert sorted(p["x"] for p in layout.points) == pytest.approx(sorted(100 * known["proportion"]), abs=1e-9)
     assert overlapping_pairs(text_boxes(fig, layout.texts)) == []
+
+
+def test_i2_upper_bound_at_the_search_limit_is_marked(synth):
+    # two studies: the tau^2 interval reaches metafor's tau2.max, so the I^2 bound is a
+    # lower limit, printed as metafor prints it (">99.86"), here to one decimal
+    a = synth.analysis("BBS_SMD_any_change")
+    assert a.result.tau2_ci_ub_capped and a.result.tau2_ci_ub == pytest.approx(100)
+    fig, layout = figures.forest_for_outcome(a)
+    het = next(r["label"] for r in layout.rows if r["kind"] == "note" and r["label"].startswith("Heterogeneity"))
+    assert f"I\u00b2 = {a.result.i2:.1f}% [0.0, >99.9]" in het

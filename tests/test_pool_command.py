@@ -168,3 +168,20 @@ def test_fixed_effect_text_has_no_tau2_line(tmp_path, capsys):
     assert main(["pool", str(bcg_csv(tmp_path)), "--measure", "OR", "--method", "FE"]) == 0
     text = capsys.readouterr().out
     assert "FE meta-analysis of 13 studies (log OR)" in text and "tau^2" not in text
+
+
+def test_a_tau2_bound_at_the_search_limit_is_marked_as_metafor_marks_it(tmp_path, capsys):
+    # metafor prints ">100.0000" and ">99.9132" for this k = 2 fit (its ub.sign is ">")
+    case = POOL["normand1999_SMD_k2_capped_REML"]
+    assert case["result"]["tau2_ci_ub_capped"] is True
+    path = write_csv(tmp_path / "k2.csv", {"study": case["labels"], "yi": case["yi"], "vi": case["vi"]})
+    out = run_json(capsys, path, "--measure", "GEN", "--method", "REML")
+    assert out["tau2_ci_ub_capped"] is True and out["tau2_ci_ub"] == pytest.approx(100)
+    assert main(["pool", str(path), "--measure", "GEN", "--method", "REML"]) == 0
+    text = capsys.readouterr().out
+    assert ", >100" in text and ", >99.9]" in text
+    # an interval that closed below the limit carries no mark
+    out = run_json(capsys, bcg_csv(tmp_path), "--measure", "RR", "--method", "REML")
+    assert out["tau2_ci_ub_capped"] is False
+    assert main(["pool", str(bcg_csv(tmp_path)), "--measure", "RR", "--method", "REML"]) == 0
+    assert ">" not in capsys.readouterr().out

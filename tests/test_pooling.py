@@ -113,6 +113,8 @@ def check_against_metafor(case):
     for key, value in got.items():
         tol = ITER if (iterative and key in TAU2_DEPENDENT) else CLOSED
         _close(value, ref[key], tol, f"{case['id']} {key}")
+    # a tau^2 upper bound stopped at metafor's tau2.max is marked as such (metafor's ">")
+    assert res.tau2_ci_ub_capped == bool(ref["tau2_ci_ub_capped"]), case["id"]
     if case["hk"]:
         assert res.df == ref["df"]
     np.testing.assert_allclose(res.weights, ref["weights"], **(

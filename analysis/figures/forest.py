@@ -170,7 +170,9 @@ def _het_text(result, compact: bool = False) -> str:
     if not compact:
         lo, hi = get(result, "i2_ci_lb"), get(result, "i2_ci_ub")
         if not (is_missing(lo) or is_missing(hi)):
-            i2 += f" [{fmt_num(lo, 1)}, {fmt_num(hi, 1)}]"
+            # ">": the upper bound stopped at the search limit (metafor's tau2.max)
+            over = ">" if get(result, "tau2_ci_ub_capped", default=False) else ""
+            i2 += f" [{fmt_num(lo, 1)}, {over}{fmt_num(hi, 1)}]"
     return f"Heterogeneity: {tau2}{i2}; {q}"
 
 

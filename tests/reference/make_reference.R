@@ -84,12 +84,15 @@ fit_summary <- function(res, level) {
     pi_ub = num(if (is.null(pred$pi.ub)) pred$ci.ub else pred$pi.ub),
     weights = num(weights(res)),
     tau2_ci_lb = NA, tau2_ci_ub = NA, i2_ci_lb = NA, i2_ci_ub = NA,
-    tau2_ci_lb_default_tol = NA, tau2_ci_ub_default_tol = NA)
+    tau2_ci_lb_default_tol = NA, tau2_ci_ub_default_tol = NA, tau2_ci_ub_capped = NA)
   if (random) {
     # metafor's default uniroot tolerance (about 1.2e-4) leaves the Q-profile bounds
     # that far from the root; the tight run is the exact value the tests compare to.
     ci_def <- confint(res, level = level)$random
-    ci <- confint(res, level = level, control = list(tol = 1e-12))$random
+    ci_obj <- confint(res, level = level, control = list(tol = 1e-12))
+    ci <- ci_obj$random
+    # metafor marks an upper bound that stopped at tau2.max with ">" (ub.sign)
+    out$tau2_ci_ub_capped <- identical(ci_obj$ub.sign, ">")
     out$tau2_ci_lb <- num(ci["tau^2", "ci.lb"]); out$tau2_ci_ub <- num(ci["tau^2", "ci.ub"])
     out$i2_ci_lb <- num(ci["I^2(%)", "ci.lb"]); out$i2_ci_ub <- num(ci["I^2(%)", "ci.ub"])
     out$tau2_ci_lb_default_tol <- num(ci_def["tau^2", "ci.lb"])
@@ -134,6 +137,8 @@ add_pool("normand1999_SMD_k2_REML", "normand1999", "SMD", "REML", rows = 1:2)
 add_pool("normand1999_SMD_k2_DL", "normand1999", "SMD", "DL", rows = 1:2)
 add_pool("normand1999_SMD_k2_REML_knha", "normand1999", "SMD", "REML", test = "knha", rows = 1:2)
 add_pool("bcg_RR_k2_HE", "bcg", "RR", "HE", rows = 1:2)
+# k = 2 with some heterogeneity: the Q-profile upper bound of tau^2 stops at tau2.max
+add_pool("normand1999_SMD_k2_capped_REML", "normand1999", "SMD", "REML", rows = c(1, 4))
 # tau^2 at zero with k = 4 (REML and ML)
 add_pool("normand1999_SMD_tau2zero_REML", "normand1999", "SMD", "REML", rows = c(5, 6, 7, 9))
 add_pool("normand1999_SMD_tau2zero_ML", "normand1999", "SMD", "ML", rows = c(5, 6, 7, 9))
