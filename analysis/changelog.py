@@ -323,6 +323,31 @@ def _prisma(g: _Group, names: Names) -> str | None:
     return _sentence("PRISMA flow", parts)
 
 
+def _search(g: _Group) -> str | None:
+    """Sources searched and the date of each: "PubMed searched 2025-01-10 (was before 2024-03-01)"."""
+    from .tables import search_date
+
+    parts = []
+    if g.moved("sources"):
+        parts.append(f"sources {_pair(_v(g.new.get('sources') or 0), _v(g.old.get('sources') or 0))}")
+        g.take("sources")
+    for key in sorted(k for k in g.pending if k.startswith("by_kind.")):
+        parts.append(f"{_words(key[len('by_kind.'):])} {_pair(_v(g.new.get(key) or 0), _v(g.old.get(key) or 0))}")
+        g.take(key)
+    for src in sorted({k.split(".")[1] for k in g.pending if k.startswith("source.")}):
+        keys = [f"source.{src}.date_searched", f"source.{src}.date_qualifier"]
+        was, now = (search_date(d.get(keys[0]), d.get(keys[1])) for d in (g.old, g.new))
+        if keys[0] not in g.old:
+            parts.append(f"{_words(src)} added (searched {now})")
+        elif keys[0] not in g.new:
+            parts.append(f"{_words(src)} removed")
+        else:
+            parts.append(f"{_words(src)} searched {now} (was {was})")
+        g.take(*keys)
+    parts.append(g.rest(parts))
+    return _sentence("Search", parts)
+
+
 def _ledger(g: _Group) -> str | None:
     parts = []
     for claim in sorted({k.split(".")[0] for k in g.pending}):
@@ -359,11 +384,11 @@ def _subjects(keys, plan_order: dict) -> list[tuple[str, str]]:
             found.add(("pooled_event", rest.split(".")[1]))
         elif head == "safety":
             found.add(("event", rest.split(".")[0]))
-        elif head in ("studies", "prisma", "ledger"):
+        elif head in ("studies", "prisma", "search", "ledger"):
             found.add((head, ""))
         else:
             found.add(("other", k))
-    order = ["studies", "outcome", "event", "pooled_event", "prisma", "ledger", "other"]
+    order = ["studies", "outcome", "event", "pooled_event", "prisma", "search", "ledger", "other"]
     return sorted(found, key=lambda s: (order.index(s[0]), plan_order.get(s[1], len(plan_order)), s[1]))
 
 
@@ -420,6 +445,8 @@ def describe(old: dict, new: dict, names: Names | None = None) -> list[str]:
             out.append(_pooled_event(name, _Group(f"safety.pooled.{name}.", old, new, changes)))
         elif kind == "prisma":
             out.append(_prisma(_Group("prisma.", old, new, changes), names))
+        elif kind == "search":
+            out.append(_search(_Group("search.", old, new, changes)))
         elif kind == "ledger":
             out.append(_ledger(_Group("ledger.", old, new, changes)))
         else:

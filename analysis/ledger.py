@@ -41,7 +41,7 @@ from .paths import extraction_dir
 CLAIMS_FILE = "claims.csv"
 CLAIM_COLUMNS = ("claim_id", "section", "description", "published_value", "sheet", "filter",
                  "aggregate", "note")
-SHEETS = ("studies", "arms", "outcomes", "adverse_events", "prisma", "risk_of_bias")
+SHEETS = ("studies", "arms", "outcomes", "adverse_events", "prisma", "search", "risk_of_bias")
 AGGREGATES = ("count", "count_distinct", "sum", "value", "values")
 LEDGER_COLUMNS = ["claim_id", "section", "description", "published", "reproduced", "status",
                   "explanation"]

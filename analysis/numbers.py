@@ -167,6 +167,21 @@ def _prisma(sheets, out: dict) -> None:
         out[key] = n
 
 
+def _search(sheets, out: dict) -> None:
+    """What the Methods report of the search: sources by kind and when each was searched."""
+    se = sheets.get("search")
+    if se is None or "source_name" not in se.columns:
+        return
+    out["search.sources"] = len(se)
+    for kind in se["kind"]:
+        key = f"search.by_kind.{_part(kind)}"
+        out[key] = out.get(key, 0) + 1
+    for _, r in se.iterrows():
+        base = f"search.source.{_part(r['source_name'])}"
+        out[f"{base}.date_searched"] = r["date_searched"]
+        out[f"{base}.date_qualifier"] = r["date_qualifier"]
+
+
 def _ledger(sheets, claims, out: dict) -> None:
     from .ledger import evaluate
 
@@ -191,6 +206,7 @@ def collect_numbers(sheets: dict, plan, claims: pd.DataFrame | None = None) -> d
     _availability(syn, out)
     _safety(syn, out)
     _prisma(sheets, out)
+    _search(sheets, out)
     if claims is not None:
         _ledger(sheets, claims, out)
     return {k: clean(out[k]) for k in sorted(out)}

@@ -456,3 +456,24 @@ def count_since_publication(n_now: int, n_published: int) -> str:
     diff = n_now - n_published
     more = f"{words(abs(diff))} {'more' if diff > 0 else 'fewer'}"
     return f" This version counts {n_now} included studies, {more} than the published review."
+
+
+def _long_date(iso: str) -> str:
+    import datetime
+
+    d = datetime.date.fromisoformat(iso)
+    return f"{d.day} {d:%B} {d.year}"
+
+
+def search_when(sheets: Mapping) -> str:
+    """When the search ran, from the search sheet: "before 1 March 2024", "on 15 February 2024",
+    or, when the sources were searched on different days, "on dates from X to Y"."""
+    se = sheets["search"]
+    dated = {(str(d), str(q)) for d, q in zip(se["date_searched"], se["date_qualifier"]) if not _blank(d)}
+    if not dated:
+        return "at a date the review does not report"
+    if len(dated) == 1:
+        (d, q), = dated
+        return f"{'before' if q == 'before' else 'on'} {_long_date(d)}"
+    days = sorted(d for d, _ in dated)
+    return f"on dates from {_long_date(days[0])} to {_long_date(days[-1])}"

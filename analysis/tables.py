@@ -289,3 +289,26 @@ def plan_table(plan) -> str:
                      count(o.min_studies), "yes" if o.exploratory else "no"])
     return pipe_table(["Outcome", "Codes", "Measure", "Data accepted", "Time point", "Model",
                        "Minimum studies", "Exploratory"], rows, "lllllllc")
+
+
+SEARCH_KINDS = {"database": "database", "register": "register", "website": "website",
+                "organisation": "organisation", "citation_searching": "citation searching"}
+
+
+def search_date(date, qualifier) -> str:
+    """"2024-03-01" with its qualifier as a reader says it: "before 2024-03-01", "2024-02-15"."""
+    if not _t(date):
+        return "not reported"
+    return f"before {_t(date)}" if _t(qualifier) == "before" else _t(date)
+
+
+def search_table(sheets) -> str:
+    """The search as PRISMA 2020 items 6 and 7 ask: each source, its string, date and limits."""
+    rows = []
+    for _, r in sheets["search"].iterrows():
+        rows.append([cell(r["source_name"]), SEARCH_KINDS.get(_t(r["kind"]), cell(r["kind"])),
+                     cell(r["query"], empty="none (not a string search)" if _t(r["kind"]) == "citation_searching"
+                          else "not reported"),
+                     search_date(r["date_searched"], r["date_qualifier"]),
+                     cell(r["limits"], empty="none reported")])
+    return pipe_table(["Source", "Kind", "Search string", "Date searched", "Limits"], rows, "lllll")

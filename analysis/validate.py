@@ -185,7 +185,29 @@ def _adverse_rules(sheet: RawSheet) -> list[Problem]:
     return problems
 
 
+def _search_rules(sheet: RawSheet) -> list[Problem]:
+    """A search date is a real calendar date and says whether the search ran on it or before it."""
+    import datetime
+
+    problems = []
+    for row in sheet.rows:
+        date, qualifier = row.raw.get("date_searched", ""), row.raw.get("date_qualifier", "")
+        if date and row.values.get("date_searched") is not None:
+            try:
+                datetime.date.fromisoformat(date)
+            except ValueError:
+                problems.append(Problem(sheet.file, row.line, "date_searched", "not a calendar date", date))
+        if date and not qualifier:
+            problems.append(Problem(sheet.file, row.line, "date_qualifier",
+                                    "required when date_searched is filled (on or before)"))
+        if qualifier and not date:
+            problems.append(Problem(sheet.file, row.line, "date_qualifier",
+                                    "date_searched is empty, so there is no date to qualify", qualifier))
+    return problems
+
+
 SHEET_RULES = {
+    "search": _search_rules,
     "arms": _arm_rules,
     "outcomes": _outcome_rules,
     "adverse_events": _adverse_rules,

@@ -357,3 +357,14 @@ def test_names_from_the_bundled_project_and_merging():
     assert merged.study("gone2020") == "Gone 2020" and merged.study("im2022") == "Im 2022"
     assert list(merged.outcomes) == list(names.outcomes)
     assert names_for(REPO / "no-such-folder") == Names(reasons=names.reasons)
+
+
+def test_search_sources_and_dates():
+    old = {"search.sources": 5, "search.by_kind.database": 4,
+           "search.source.PubMed.date_searched": "2024-03-01", "search.source.PubMed.date_qualifier": "before"}
+    new = {"search.sources": 6, "search.by_kind.database": 5,
+           "search.source.PubMed.date_searched": "2025-01-10", "search.source.PubMed.date_qualifier": "on",
+           "search.source.Scopus.date_searched": "2025-01-10", "search.source.Scopus.date_qualifier": "on"}
+    assert describe(old, new, NAMES) == [
+        "Search: sources 6 instead of 5; database 5 instead of 4; PubMed searched 2025-01-10 "
+        "(was before 2024-03-01); Scopus added (searched 2025-01-10)."]

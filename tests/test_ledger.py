@@ -61,7 +61,10 @@ def test_statuses_of_the_known_disagreements(sheets, led):
     # Liao 2024: acute in section 5.3, subacute in its abstract.
     assert led.loc["C07", "status"] == DIFFERS and led.loc["C06", "status"] == DIFFERS
     assert led.loc["C03", "status"] == REPRODUCED
-    assert led.loc["C39", "status"] == UNCHECKABLE and led.loc["C39", "reproduced"] == ""
+    # the search date comes from the search sheet, which copies it from the review itself
+    assert (led.loc["C39", "status"], led.loc["C39", "reproduced"]) == (REPRODUCED, "2024-03-01")
+    assert "not an independent check" in led.loc["C39", "explanation"]
+    assert led.loc["C36", "status"] == UNCHECKABLE and led.loc["C36", "reproduced"] == ""
     # A value the sheet copied from the review itself is flagged as no independent check.
     assert "not an independent check" in led.loc["C27", "explanation"]
     assert set(led["status"]) == {REPRODUCED, DIFFERS, UNCHECKABLE}

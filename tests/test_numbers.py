@@ -93,6 +93,11 @@ def test_keys_sorted_stable_and_json_ready(bundled):
     claims = pd.read_csv(root / "extraction/claims.csv", dtype=str)
     assert {k.split(".")[1] for k in numbers if k.startswith("ledger.")} == set(claims["claim_id"])
     assert numbers["analysis.BBS_SMD_any_change.status"] == "pooled"
+    search = pd.read_csv(root / "extraction/search.csv", dtype=str, keep_default_na=False)
+    assert numbers["search.sources"] == len(search)
+    assert numbers["search.by_kind.database"] == int((search["kind"] == "database").sum())
+    assert numbers["search.source.PubMed.date_searched"] == "2024-03-01"
+    assert numbers["search.source.PubMed.date_qualifier"] == "before"
     # an outcome that is not pooled has a status but no pooled numbers
     unpooled = [k[:-len(".status")] for k, v in numbers.items()
                 if k.startswith("analysis.") and k.endswith(".status") and v != "pooled"

@@ -252,3 +252,15 @@ def test_count_since_publication_only_speaks_when_the_count_moved():
     assert R.count_since_publication(14, 14) == ""
     assert R.count_since_publication(15, 14) == " This version counts 15 included studies, one more than the published review."
     assert R.count_since_publication(12, 14) == " This version counts 12 included studies, two fewer than the published review."
+
+
+def test_search_when_reads_the_search_sheet(bundled):
+    sheets, _, _ = bundled
+    assert R.search_when(sheets) == "before 1 March 2024"
+    one = {"search": pd.DataFrame({"date_searched": ["2025-02-15", "2025-02-15"], "date_qualifier": ["on", "on"]})}
+    assert R.search_when(one) == "on 15 February 2025"
+    two = {"search": pd.DataFrame({"date_searched": ["2025-02-15", "2025-01-02", pd.NA],
+                                   "date_qualifier": ["on", "on", pd.NA]})}
+    assert R.search_when(two) == "on dates from 2 January 2025 to 15 February 2025"
+    none = {"search": pd.DataFrame({"date_searched": [pd.NA], "date_qualifier": [pd.NA]})}
+    assert R.search_when(none) == "at a date the review does not report"

@@ -22,7 +22,8 @@ def test_bundled_project_has_no_problems():
 
 
 def test_sheet_names_and_dtypes(sheets):
-    assert list(sheets) == ["studies", "arms", "outcomes", "adverse_events", "prisma", "risk_of_bias"]
+    assert list(sheets) == ["studies", "arms", "outcomes", "adverse_events", "prisma", "search", "risk_of_bias"]
+    assert sheets["search"]["date_searched"].dtype == "string"  # dates kept as written, checked by pattern
     out = sheets["outcomes"]
     assert out["mean"].dtype == "Float64"
     assert out["n"].dtype == "Int64"

@@ -119,3 +119,18 @@ def test_availability_and_plan_and_ledger_tables(data):
     led = pd.DataFrame([dict(claim_id="C1", section="5.2", description="a|b", published="11",
                              reproduced="10", status="differs", explanation="")])
     assert tables.ledger_table(led).splitlines()[2] == "| C1 | 5.2 | a\\|b | 11 | 10 | differs | — |"
+
+
+def test_search_table_has_one_row_per_source_with_its_string_and_date():
+    sheets = load_sheets(Path(__file__).resolve().parents[1])
+    lines = tables.search_table(sheets).splitlines()
+    assert lines[0] == "| Source | Kind | Search string | Date searched | Limits |"
+    body = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    se = sheets["search"]
+    assert [r[0] for r in body] == list(se["source_name"])
+    query = "(cerebellum) AND (transcranial magnetic stimulation) AND (stroke) AND (movement)"
+    assert body[0] == ["Web of Science", "database", query, "before 2024-03-01", "none reported"]
+    assert body[-1] == ["Reference lists and citing articles", "citation searching", "none (not a string search)",
+                        "before 2024-03-01", "none reported"]
+    assert tables.search_date("2025-01-10", "on") == "2025-01-10"
+    assert tables.search_date(None, None) == "not reported"

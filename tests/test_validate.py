@@ -54,7 +54,7 @@ def test_corpus_is_large_and_every_case_names_a_place():
         assert lines, case
         for line in lines:
             assert line.split(":", 1)[0] in {"studies.csv", "arms.csv", "outcomes.csv", "adverse_events.csv", "prisma.csv",
-                                             "risk_of_bias.csv", "references.bib", "review.qmd"}, line
+                                             "risk_of_bias.csv", "search.csv", "references.bib", "review.qmd"}, line
 
 
 def test_base_project_is_clean(tmp_path):
@@ -85,10 +85,16 @@ def _data_rows(root):
                for p in (root / "extraction").glob("*.csv") if p.name != "claims.csv")
 
 
+def _n_sheets() -> int:
+    import json
+
+    return len(json.loads((ROOT / "extraction" / "datapackage.json").read_text(encoding="utf-8"))["resources"])
+
+
 def test_cli_clean_project_prints_summary(tmp_path):
     root = make_project(tmp_path / "p")
     proc = review_validate(root)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"ok: 6 sheets, {_data_rows(root)} rows\n", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"ok: {_n_sheets()} sheets, {_data_rows(root)} rows\n", "")
 
 
 def test_cli_without_schema_is_one_line_not_a_traceback(tmp_path):
@@ -191,7 +197,7 @@ def test_number_cells_round_trip(value):
 def test_cli_default_root_is_the_current_project(tmp_path):
     root = make_project(tmp_path / "p")
     proc = subprocess.run([sys.executable, "-m", "analysis.cli", "validate"], cwd=root, capture_output=True, text=True)
-    assert (proc.returncode, proc.stdout) == (0, f"ok: 6 sheets, {_data_rows(root)} rows\n")
+    assert (proc.returncode, proc.stdout) == (0, f"ok: {_n_sheets()} sheets, {_data_rows(root)} rows\n")
     elsewhere = subprocess.run([sys.executable, "-m", "analysis.cli", "validate"], cwd=tmp_path, capture_output=True, text=True)
     assert elsewhere.returncode == 1 and elsewhere.stderr.startswith("review validate: ") and "Traceback" not in elsewhere.stderr
 

@@ -62,6 +62,12 @@ PRISMA = [
     dict(data="database_results", label="EMBASE", status="not_reported", note="Not given.", **SRC),
     dict(data="total_studies", label="Studies included", n="2", status="reported", **SRC),
 ]
+SEARCH = [
+    dict(source_name="PubMed", kind="database", query="(stroke) AND (stimulation)", date_searched="2024-02-15",
+         date_qualifier="on", **SRC),
+    dict(source_name="EMBASE", kind="database", query="(stroke) AND (stimulation)", date_searched="2024-03-01",
+         date_qualifier="before", **SRC),
+]
 BIB = """@article{alpha2020,
   author = {Alpha, Ann and Other, Otto},
   title = {A trial},
@@ -83,6 +89,7 @@ BASE = {
     "extraction/outcomes.csv": sheet("outcomes", OUTCOMES),
     "extraction/adverse_events.csv": sheet("adverse_events", AE),
     "extraction/prisma.csv": sheet("prisma", PRISMA),
+    "extraction/search.csv": sheet("search", SEARCH),
     "extraction/risk_of_bias.csv": sheet("risk_of_bias", []),
     "references.bib": BIB,
 }
@@ -164,6 +171,14 @@ case("status_reported_none_with_events", {"extraction/adverse_events.csv": sheet
      ["adverse_events.csv:3:events: must be 0 or empty when status is reported_none (3)"])
 case("status_reported_without_count", {"extraction/prisma.csv": sheet("prisma", changed(PRISMA, 0, n=""))},
      ["prisma.csv:2:n: required when status is reported"])
+case("search_date_not_a_calendar_date", {"extraction/search.csv": sheet("search", changed(SEARCH, 0, date_searched="2024-02-30"))},
+     ["search.csv:2:date_searched: not a calendar date (2024-02-30)"])
+case("search_date_in_another_format", {"extraction/search.csv": sheet("search", changed(SEARCH, 1, date_searched="01/03/2024"))},
+     ["search.csv:3:date_searched: does not match the pattern [0-9]{4}-[0-9]{2}-[0-9]{2} (01/03/2024)"])
+case("search_date_without_qualifier", {"extraction/search.csv": sheet("search", changed(SEARCH, 0, date_qualifier=""))},
+     ["search.csv:2:date_qualifier: required when date_searched is filled (on or before)"])
+case("search_qualifier_without_date", {"extraction/search.csv": sheet("search", changed(SEARCH, 1, date_searched=""))},
+     ["search.csv:3:date_qualifier: date_searched is empty, so there is no date to qualify (before)"])
 case("prisma_total_differs_from_studies", {"extraction/prisma.csv": sheet("prisma", changed(PRISMA, 2, n="3"))},
      ["prisma.csv:4:n: studies.csv has 2 rows with included = yes (3)"])
 case("header_missing_column", {"extraction/arms.csv": sheet("arms", ARMS, header=dropped(COLS["arms"], "n_analysed"))},
