@@ -14,11 +14,10 @@ digit (`numbers.within_tolerance`); integers, text and empty values must match e
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import InputError
+from .files import write_text_atomic
 from .numbers import ADDED, CHANGED, REMOVED, Change, DIGITS, diff_numbers, project_numbers, show
 
 LOCK_FILE = "numbers.lock"
@@ -73,18 +72,6 @@ def read_lock(path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     return parse_lock(text, path.name)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` in one step, so an interrupted write never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check(root) -> list[Change]:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
+from ..files import atomic_write
 from .style import SVG_HASHSALT
 
 # Dropping these keys removes the date and version stamps that would differ between runs.
 SVG_METADATA = {"Date": None, "Creator": None}
 PNG_METADATA = {"Software": None}
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300) -> list[Path]:
@@ -37,6 +26,6 @@ def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300) -> list[Path]:
     svg = stem.with_name(stem.name + ".svg")
     png = stem.with_name(stem.name + ".png")
     with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-        _atomic_write(svg, lambda p: fig.savefig(p, format="svg", metadata=SVG_METADATA))
-        _atomic_write(png, lambda p: fig.savefig(p, format="png", dpi=dpi, metadata=PNG_METADATA))
+        atomic_write(svg, lambda p: fig.savefig(p, format="svg", metadata=SVG_METADATA))
+        atomic_write(png, lambda p: fig.savefig(p, format="png", dpi=dpi, metadata=PNG_METADATA))
     return [svg, png]

@@ -38,9 +38,8 @@ def record_numbers(root, out_dir, quiet=False) -> None:
     snapshot. A project without extraction sheets has no numbers and is skipped silently.
     A problem here does not undo the render; it is reported and the old snapshot kept.
     """
-    import os
-
     from ..errors import ReviewError
+    from ..files import write_text_atomic
     from ..numbers import SNAPSHOT, diff_numbers, dumps, format_changes, has_sheets, project_numbers, read_snapshot
 
     if not has_sheets(root):
@@ -57,9 +56,7 @@ def record_numbers(root, out_dir, quiet=False) -> None:
             previous = read_snapshot(path)
         except ReviewError:
             previous = None  # an unreadable snapshot is replaced, not compared
-    tmp = path.with_name(SNAPSHOT + ".tmp")
-    tmp.write_text(dumps(numbers), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, dumps(numbers))
     if quiet:
         return
     shown = path.relative_to(root) if root in path.parents else path
