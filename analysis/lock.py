@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .files import write_text_atomic
-from .numbers import ADDED, CHANGED, REMOVED, Change, DIGITS, diff_numbers, project_numbers, show
+from .numbers import ADDED, CHANGED, REMOVED, Change, DIGITS, diff_numbers, is_number, project_numbers, show
 
 LOCK_FILE = "numbers.lock"
 HEADER = (
@@ -101,7 +101,7 @@ def difference(c: Change) -> str:
     if c.kind == REMOVED:
         return "removed"
     a, b = c.old, c.new
-    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+    if is_number(a) and is_number(b):
         d = b - a
         return f"{d:+d}" if isinstance(d, int) else f"{d:+.{DIGITS}g}"
     return "changed"

@@ -268,7 +268,7 @@ class Change:
     new: object    # None for removed
 
 
-def _is_number(x) -> bool:
+def is_number(x) -> bool:
     # true == 1 in Python, but a flag turning into a count is a change.
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -290,7 +290,7 @@ def within_tolerance(a: float, b: float) -> bool:
 
 
 def _same(a, b) -> bool:
-    if _is_number(a) and _is_number(b):
+    if is_number(a) and is_number(b):
         return within_tolerance(a, b)
     return type(a) is type(b) and a == b
 
@@ -330,8 +330,3 @@ def format_changes(changes: list[Change]) -> str:
         else:
             lines.append(f"{c.key}: {show(c.old)} -> {show(c.new)}")
     return "\n".join(lines)
-
-
-def summary(changes: list[Change]) -> str:
-    counts = {k: sum(c.kind == k for c in changes) for k in (CHANGED, ADDED, REMOVED)}
-    return ", ".join(f"{n} {k}" for k, n in counts.items())
