@@ -19,7 +19,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .numbers import Change, diff_numbers, _part
+from .numbers import Change, _part, diff_numbers, prisma_keys
 from .report import cap as _cap, fmt_num
 
 
@@ -43,6 +43,7 @@ class Names:
 
 
 def _csv_rows(path: Path) -> list[dict]:
+    # plain CSV, no schema: names are also read from revisions whose datapackage is older
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return [{(k or "").strip(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
@@ -59,18 +60,14 @@ def names_for(root) -> Names:
     root = Path(root)
     names = Names()
     try:
-        plan = load_plan(root)
-        names.outcomes = {_part(o.id): o.label for o in plan.outcomes}
+        names.outcomes = {_part(o.id): o.label for o in load_plan(root).outcomes}
     except InputError:
         pass
     ext = root / "extraction"
     names.studies = {r["study"]: r.get("label") or r["study"] for r in _csv_rows(ext / "studies.csv") if r.get("study")}
     prisma = _csv_rows(ext / "prisma.csv")
-    datas = [r.get("data", "") for r in prisma]
-    for r in prisma:
-        d = r.get("data", "")
-        key = f"{_part(d)}.{_part(r.get('label'))}" if datas.count(d) > 1 else _part(d)
-        names.prisma[key] = " ".join((r.get("label") or d).split())
+    for key, r in zip(prisma_keys([r.get("data", "") for r in prisma], [r.get("label", "") for r in prisma]), prisma):
+        names.prisma[key] = " ".join((r.get("label") or r.get("data", "")).split())
     reasons = (synthesis.NOT_IDENTIFIED, synthesis.NOT_REPORTED, synthesis.NO_CONTROL, synthesis.P_ONLY,
                synthesis.NARRATIVE, synthesis.PERCENT, synthesis.TIMEPOINT, synthesis.INCOMPLETE)
     names.reasons = {_part(r): r for r in reasons}

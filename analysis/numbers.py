@@ -159,12 +159,19 @@ def _prisma(sheets, out: dict) -> None:
     pr = sheets.get("prisma")
     if pr is None or not {"data", "n"} <= set(pr.columns):
         return
-    # PRISMA2020's `data` names a box; boxes listing several sources (databases, reasons
-    # for exclusion) repeat it, and those rows are told apart by their label.
-    repeated = {d for d in pr["data"] if list(pr["data"]).count(d) > 1}
-    for d, label, n in zip(pr["data"], pr["label"], pr["n"]):
-        key = f"prisma.{_part(d)}.{_part(label)}" if d in repeated else f"prisma.{_part(d)}"
-        out[key] = n
+    for key, n in zip(prisma_keys(pr["data"], pr["label"]), pr["n"]):
+        out[f"prisma.{key}"] = n
+
+
+def prisma_keys(datas, labels) -> list[str]:
+    """The key of each PRISMA row after `prisma.`: its box, and its label where rows share a box.
+
+    PRISMA2020's `data` names a box; boxes listing several sources (databases, reasons for
+    exclusion) repeat it, and those rows are told apart by their label.
+    """
+    datas = [_text(d) for d in datas]
+    repeated = {d for d in datas if datas.count(d) > 1}
+    return [f"{_part(d)}.{_part(label)}" if d in repeated else _part(d) for d, label in zip(datas, labels)]
 
 
 def _search(sheets, out: dict) -> None:
