@@ -8,12 +8,11 @@ datapackage.json; where the second folder's schema differs, that is listed too.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .schema import SCHEMA_FILE
+from .schema import SCHEMA_FILE, read_package
 from .sheets import RawSheet, Row, check_cell, read_raw
 
 PRESENT, ABSENT, EMPTY = "present", "absent", "(empty)"
@@ -46,23 +45,7 @@ def extraction_folder(folder) -> Path:
 
 
 def _resources(folder: Path) -> dict[str, dict]:
-    file = folder / SCHEMA_FILE
-    try:
-        pkg = json.loads(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file}: not UTF-8 (byte offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    res = pkg.get("resources") if isinstance(pkg, dict) else None
-    ok = isinstance(res, list) and all(
-        isinstance(r, dict) and r.get("name") and isinstance(r.get("schema"), dict)
-        and isinstance(r["schema"].get("fields"), list)
-        and all(isinstance(f, dict) and f.get("name") for f in r["schema"]["fields"])
-        for r in res
-    )
-    if not ok:
-        raise InputError(f"{file}: every resource needs a name and schema.fields, each field a name")
-    return {r["name"]: r for r in res}
+    return {r["name"]: r for r in read_package(folder / SCHEMA_FILE)["resources"]}
 
 
 def declared_sheets(folder) -> list[str]:

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import InputError
 from .paths import extraction_dir
@@ -40,25 +41,36 @@ class Problem:
         return text
 
 
-def load_package(root) -> dict:
-    """The parsed data package; InputError when it is missing or not valid JSON."""
-    path = extraction_dir(root) / SCHEMA_FILE
+def read_package(path, shown: str | None = None) -> dict:
+    """The data package at `path`, its resources checked for a name and named fields;
+    InputError naming the file as `shown` (default: the path) when it cannot be used."""
+    shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"extraction/{SCHEMA_FILE}: missing; the sheets cannot be checked without their schema") from None
+        raise InputError(f"{shown}: missing; the sheets cannot be checked without their schema") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"extraction/{SCHEMA_FILE}: not UTF-8 (byte offset {exc.start})") from None
+        raise InputError(f"{shown}: not UTF-8 (byte offset {exc.start})") from None
     try:
         pkg = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"extraction/{SCHEMA_FILE}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    resources = pkg.get("resources") if isinstance(pkg, dict) else None
-    if not isinstance(resources, list) or not resources:
+        raise InputError(f"{shown}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    res = pkg.get("resources") if isinstance(pkg, dict) else None
+    ok = isinstance(res, list) and all(
+        isinstance(r, dict) and r.get("name") and isinstance(r.get("schema"), dict)
+        and isinstance(r["schema"].get("fields"), list)
+        and all(isinstance(f, dict) and f.get("name") for f in r["schema"]["fields"])
+        for r in res)
+    if not ok:
+        raise InputError(f"{shown}: every resource needs a name and schema.fields, each field a name")
+    return pkg
+
+
+def load_package(root) -> dict:
+    """The project's data package; InputError when it is missing, not valid JSON or declares no sheet."""
+    pkg = read_package(extraction_dir(root) / SCHEMA_FILE, f"extraction/{SCHEMA_FILE}")
+    if not pkg["resources"]:
         raise InputError(f"extraction/{SCHEMA_FILE}: no resources declared")
-    for res in resources:
-        if not isinstance(res, dict) or not res.get("name") or not isinstance(res.get("schema", {}).get("fields"), list):
-            raise InputError(f"extraction/{SCHEMA_FILE}: every resource needs a name and schema.fields")
     return pkg
 
 
