@@ -167,3 +167,24 @@ def new_figure():
     fig = Figure()
     FigureCanvasAgg(fig)
     return fig
+
+
+def row_axes(fig, *, left_in, plot_width_in, width_in, top_in, footer_in, n_rows, xlim):
+    """Size `fig` for `n_rows` rows between a top band and a footer and add the plot axes:
+    row 0 at the top, only the bottom spine, transparent. Returns (height_in, ax, tr), where
+    `tr` places x in figure fraction and y in rows, for the text columns beside the plot."""
+    from matplotlib.transforms import blended_transform_factory
+
+    from . import style
+
+    rows_in = n_rows * style.ROW_HEIGHT_IN
+    height = top_in + rows_in + footer_in
+    fig.set_size_inches(width_in, height)
+    ax = fig.add_axes((left_in / width_in, footer_in / height, plot_width_in / width_in, rows_in / height))
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_xlim(*xlim)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.patch.set_alpha(0.0)
+    return height, ax, blended_transform_factory(fig.transFigure, ax.transData)

@@ -7,10 +7,9 @@ from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.transforms import blended_transform_factory
 
 from . import style
-from ._common import TextBox, new_figure, text_boxes, text_width_in
+from ._common import TextBox, new_figure, row_axes, text_boxes, text_width_in
 
 MARGIN_IN = 0.12
 GAP_IN = 0.2
@@ -66,16 +65,8 @@ def row_chart(
         rights.append(x)
     width = x + MARGIN_IN
     top = MARGIN_IN + (0.3 if title else 0.0)
-    height = top + n * style.ROW_HEIGHT_IN + FOOTER_IN
-    fig.set_size_inches(width, height)
-    ax = fig.add_axes((x_plot / width, FOOTER_IN / height, plot_width_in / width, n * style.ROW_HEIGHT_IN / height))
-    ax.set_ylim(n - 0.5, -0.5)
-    ax.set_xlim(*xlim)
-    ax.set_yticks([])
-    for s in ("left", "right", "top"):
-        ax.spines[s].set_visible(False)
-    ax.patch.set_alpha(0.0)
-    tr = blended_transform_factory(fig.transFigure, ax.transData)
+    height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=plot_width_in, width_in=width, top_in=top,
+                              footer_in=FOOTER_IN, n_rows=n, xlim=xlim)
     layout = RowChartLayout(fig=fig, ax=ax, reference=reference)
 
     def put(xin, y, s, ha="left", **extra):

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.transforms import blended_transform_factory
 
 from . import style
 from ._common import (
     NothingToDraw,
     TextBox,
     new_figure,
+    row_axes,
     fmt_cell,
     fmt_num,
     fmt_p,
@@ -392,17 +392,9 @@ def forest_plot(
 
     n = len(rows)
     top = MARGIN_IN + (0.3 if title else 0.0)
-    height = top + n * style.ROW_HEIGHT_IN + FOOTER_IN
-    fig.set_size_inches(width, height)
-    ax = fig.add_axes((x_plot / width, FOOTER_IN / height, PLOT_WIDTH_IN / width, n * style.ROW_HEIGHT_IN / height))
-    ax.set_ylim(n - 0.5, -0.5)
     xlim = _xlim(rows, null)
-    ax.set_xlim(*xlim)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    ax.patch.set_alpha(0.0)
-    tr = blended_transform_factory(fig.transFigure, ax.transData)
+    height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=PLOT_WIDTH_IN, width_in=width, top_in=top,
+                              footer_in=FOOTER_IN, n_rows=n, xlim=xlim)
     layout = ForestLayout(fig=fig, ax=ax, xlim=xlim, transform=t)
     texts = layout.texts
 
