@@ -273,15 +273,14 @@ def format_summary(d: dict) -> str:
     if ratio:
         lines.append(f"{d['measure']} {math.exp(d['estimate']):.4f}  "
                      f"CI [{math.exp(d['ci_lb']):.4f}, {math.exp(d['ci_ub']):.4f}]")
+    over = ">" if d.get("tau2_ci_ub_capped") else ""  # bounds at the search limit, as metafor marks them
     if d.get("tau2") is not None and d["method"] != "FE":
-        over = ">" if d.get("tau2_ci_ub_capped") else ""  # the search limit, as metafor marks it
         lines.append(f"tau^2 {_fmt(d['tau2'])} [{_fmt(d['tau2_ci_lb'])}, {over}{_fmt(d['tau2_ci_ub'])}]  "
                      f"tau {_fmt(d['tau'])}")
     if d.get("pi_lb") is not None:
         lines.append(f"prediction interval [{_fmt(d['pi_lb'])}, {_fmt(d['pi_ub'])}]")
     if d.get("q") is not None:
         i2 = _fmt(d["i2"], 1)
-        over = ">" if d.get("tau2_ci_ub_capped") else ""
         i2ci = (f" [{_fmt(d['i2_ci_lb'], 1)}, {over}{_fmt(d['i2_ci_ub'], 1)}]"
                 if d.get("i2_ci_lb") is not None else "")
         lines.append(f"Q({d['q_df']}) = {_fmt(d['q'], 2)}, p = {d['q_pval']:.4g}  "
