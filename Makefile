@@ -25,11 +25,11 @@ check: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/review validate
-	$(BIN)/python -m analysis.schema --check
+	$(BIN)/python -m analysis.data.schema --check
 
 # Regenerates extraction/README.md from extraction/datapackage.json.
 dictionary: $(STAMP)
-	$(BIN)/python -m analysis.schema
+	$(BIN)/python -m analysis.data.schema
 
 # Rewrites numbers.lock; `make test` fails until this is rerun after a change that moves
 # a number, so each such change shows in the commit that made it.

@@ -1,4 +1,4 @@
-"""Benchmark `analysis.pooling.rma` (REML, DL) against metafor on the same simulated data.
+"""Benchmark `analysis.stats.pooling.rma` (REML, DL) against metafor on the same simulated data.
 
     .venv/bin/python benchmarks/pooling.py [--reps 7] [--no-r] [--sizes 100 1000 ...]
 
@@ -237,7 +237,7 @@ def main(argv=None) -> int:
     (args.out / "pooling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 
     lines = [
-        "# Pooling benchmark: `analysis.pooling.rma` vs metafor `rma()`",
+        "# Pooling benchmark: `analysis.stats.pooling.rma` vs metafor `rma()`",
         "",
         f"Simulated data, numpy seed {SEED}; median of {args.reps} runs after a warm-up "
         "(metafor at k = 10,000: one run). Python {python}, numpy {numpy}, PyMARE {pymare}; "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.bibliography import check_bibliography, citations, load_bibliography
+from analysis.data.bibliography import check_bibliography, citations, load_bibliography
 from analysis.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.binary import BinaryPoolResult, mantel_haenszel, peto
+from analysis.stats.binary import BinaryPoolResult, mantel_haenszel, peto
 from analysis.errors import StatsError
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_binary.json").read_text())

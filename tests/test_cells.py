@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.cells import is_blank, text
+from analysis.data.cells import is_blank, text
 
 
 def test_blank_cells_in_every_form_a_sheet_gives():

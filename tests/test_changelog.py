@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from analysis.changelog import Names, describe, names_for
-from analysis.numbers import clean
+from analysis.living.changelog import Names, describe, names_for
+from analysis.living.numbers import clean
 
 from test_numbers import REPO
 

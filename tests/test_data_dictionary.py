@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.schema import data_dictionary_markdown
+from analysis.data.schema import data_dictionary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_committed_dictionary_equals_the_generated_text():
     committed = (ROOT / "extraction" / "README.md").read_text(encoding="utf-8")
-    assert committed == data_dictionary_markdown(ROOT), "run `python -m analysis.schema` to regenerate extraction/README.md"
+    assert committed == data_dictionary_markdown(ROOT), "run `python -m analysis.data.schema` to regenerate extraction/README.md"
 
 
 def test_dictionary_lists_every_column_with_its_unit_and_constraints():
@@ -31,7 +31,7 @@ def test_check_mode_reports_a_stale_dictionary(tmp_path):
     (tmp_path / "extraction").mkdir()
     shutil.copy(ROOT / "extraction" / "datapackage.json", tmp_path / "extraction")
     (tmp_path / "extraction" / "README.md").write_text("old\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "analysis.schema", "--root", str(tmp_path)]
+    cmd = [sys.executable, "-m", "analysis.data.schema", "--root", str(tmp_path)]
     stale = subprocess.run(cmd + ["--check"], capture_output=True, text=True)
     assert stale.returncode == 1 and "out of date" in stale.stderr
     assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.effects import EffectSizes, escalc, from_contrast
+from analysis.stats.effects import EffectSizes, escalc, from_contrast
 from analysis.errors import InputError
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_pooling.json").read_text())

@@ -11,9 +11,9 @@ import pytest
 
 from analysis import figures
 from analysis.figures._common import NothingToDraw, overlapping_pairs, text_boxes
-from analysis.plan import load_plan
-from analysis.sheets import load_sheets
-from analysis.synthesis import synthesise
+from analysis.data.plan import load_plan
+from analysis.data.load import load_sheets
+from analysis.review.synthesis import synthesise
 
 ROOT = Path(__file__).resolve().parents[1]
 

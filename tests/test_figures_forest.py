@@ -11,7 +11,7 @@ import pytest
 
 from analysis.figures import forest_plot
 from analysis.figures._common import overlapping_pairs
-from analysis.pooling import rma
+from analysis.stats.pooling import rma
 
 # Produced by tests/baseline_images/metafor_dat_bcg.R (metafor 3.8.1):
 #   dat <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
@@ -26,7 +26,7 @@ def bcg_result():
 
 def bcg_subgroups():
     """The real subgroup analysis of dat.bcg by allocation; metafor's values are the check."""
-    from analysis.subgroups import subgroup_analysis
+    from analysis.stats.subgroups import subgroup_analysis
 
     o = BCG["overall"]
     return subgroup_analysis(o["yi"], o["vi"], BCG["data"]["alloc"], labels=o["labels"], measure="RR")
@@ -184,7 +184,7 @@ def test_arm_level_columns_and_rob_dots():
 
 
 def test_real_subgroup_result_and_hartung_knapp_text():
-    from analysis.subgroups import subgroup_analysis
+    from analysis.stats.subgroups import subgroup_analysis
 
     o = BCG["overall"]
     sg = subgroup_analysis(o["yi"], o["vi"], BCG["data"]["alloc"], labels=o["labels"], measure="RR")
@@ -211,7 +211,7 @@ def test_alt_text_states_what_and_pooled_result(bcg):
 
 
 def test_mantel_haenszel_with_a_double_zero_table():
-    from analysis.binary import mantel_haenszel
+    from analysis.stats.binary import mantel_haenszel
 
     d = BCG["data"]
     ai, ci = list(d["tpos"]), list(d["cpos"])

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from analysis.figures import funnel_plot
-from analysis.pooling import rma
-from analysis.sensitivity import funnel_data, trimfill
+from analysis.stats.pooling import rma
+from analysis.stats.sensitivity import funnel_data, trimfill
 
 BCG = json.loads((Path(__file__).parent / "baseline_images" / "metafor_dat_bcg.json").read_text())
 O = BCG["overall"]
@@ -66,7 +66,7 @@ def test_without_trimfill_no_imputed_points():
 
 
 def test_dropped_tables_are_skipped_and_nothing_left_raises():
-    from analysis.binary import mantel_haenszel
+    from analysis.stats.binary import mantel_haenszel
     from analysis.figures import NothingToDraw
 
     d = BCG["data"]

@@ -25,10 +25,10 @@ from analysis.figures import (
     rob_traffic_light,
     safety_plot,
 )
-from analysis.pooling import rma
-from analysis.safety import tally
-from analysis.sensitivity import cumulative, funnel_data, leave_one_out, trimfill
-from analysis.subgroups import subgroup_analysis
+from analysis.stats.pooling import rma
+from analysis.stats.safety import tally
+from analysis.stats.sensitivity import cumulative, funnel_data, leave_one_out, trimfill
+from analysis.stats.subgroups import subgroup_analysis
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_figures_prisma import FULL  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 import analysis.figures  # noqa: F401  (applies the style)
 from analysis.figures import forest_plot, prisma_flow, save_figure
 from analysis.figures.style import SVG_HASHSALT
-from analysis.pooling import rma
+from analysis.stats.pooling import rma
 
 from test_figures_prisma import FULL
 

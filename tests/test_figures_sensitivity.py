@@ -9,9 +9,9 @@ import pytest
 
 from analysis.figures import NothingToDraw, cumulative_plot, leave_one_out_plot, safety_plot
 from analysis.figures._common import overlapping_pairs
-from analysis.pooling import rma
-from analysis.safety import tally
-from analysis.sensitivity import cumulative, leave_one_out
+from analysis.stats.pooling import rma
+from analysis.stats.safety import tally
+from analysis.stats.sensitivity import cumulative, leave_one_out
 
 BCG = json.loads((Path(__file__).parent / "baseline_images" / "metafor_dat_bcg.json").read_text())
 O = BCG["overall"]

@@ -9,9 +9,9 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.ledger import (CLAIM_COLUMNS, DIFFERS, REPRODUCED, UNCHECKABLE, check_claims,
-                             evaluate, ledger, load_claims)
-from analysis.sheets import load_sheets
+from analysis.data.claims import CLAIM_COLUMNS, check_claims, load_claims
+from analysis.review.ledger import DIFFERS, REPRODUCED, UNCHECKABLE, evaluate, ledger
+from analysis.data.load import load_sheets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,5 +151,5 @@ def test_schema_file_matches_the_code():
     fields = schema["schema"]["fields"]
     assert tuple(f["name"] for f in fields) == CLAIM_COLUMNS
     sheets_enum = [f for f in fields if f["name"] == "sheet"][0]["constraints"]["enum"]
-    from analysis.ledger import SHEETS
+    from analysis.data.claims import SHEETS
     assert tuple(sheets_enum[1:]) == SHEETS

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from analysis.lint import ALLOWED_NAMES, lint_qmd, lint_text
+from analysis.review.lint import ALLOWED_NAMES, lint_qmd, lint_text
 
 
 def problems(text):

@@ -11,10 +11,10 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.lock import (
+from analysis.living.lock import (
     HEADER, LOCK_FILE, changes_table, check, dumps_lock, lock, parse_lock, read_lock,
 )
-from analysis.numbers import ADDED, CHANGED, REMOVED, Change, diff_numbers, project_numbers, within_tolerance
+from analysis.living.numbers import ADDED, CHANGED, REMOVED, Change, diff_numbers, project_numbers, within_tolerance
 
 from test_numbers import REPO, copy_project, edit_cell
 

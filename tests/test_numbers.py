@@ -15,16 +15,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import numbers_command
-from analysis.effects import escalc
-from analysis.numbers import (
+from analysis.cli import numbers as numbers_command
+from analysis.stats.effects import escalc
+from analysis.living.numbers import (
     ADDED, CHANGED, POOL_FIELDS, REMOVED, SNAPSHOT, Change, clean, diff_numbers, dumps, format_changes,
     project_numbers, read_snapshot,
 )
 from analysis.errors import InputError
-from analysis.plan import load_plan
-from analysis.pooling import rma
-from analysis.render.command import record_numbers
+from analysis.data.plan import load_plan
+from analysis.stats.pooling import rma
+from analysis.cli.render import record_numbers
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from analysis.errors import InputError
-from analysis.plan import load_plan, parse_plan
+from analysis.data.plan import load_plan, parse_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.errors import StatsError
-from analysis.pooling import rma
+from analysis.stats.pooling import rma
 
 # ---------------------------------------------------------------- validation and edges
 

@@ -11,7 +11,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.reconcile import Disagreement, reconcile
+from analysis.living.reconcile import Disagreement, reconcile
 
 EXTRACTION = Path(__file__).resolve().parents[1] / "extraction"
 BOM = b"\xef\xbb\xbf"

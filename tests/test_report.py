@@ -1,4 +1,4 @@
-"""analysis.report: the counts, lists and formatted numbers the review's prose uses,
+"""analysis.review.report: the counts, lists and formatted numbers the review's prose uses,
 checked against the bundled sheets and against small hand-made frames."""
 
 import math
@@ -8,11 +8,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from analysis import report as R
-from analysis.ledger import evaluate, load_claims
-from analysis.plan import load_plan
-from analysis.sheets import load_sheets
-from analysis.synthesis import synthesise
+from analysis.review import report as R
+from analysis.data.claims import load_claims
+from analysis.review.ledger import evaluate
+from analysis.data.plan import load_plan
+from analysis.data.load import load_sheets
+from analysis.review.synthesis import synthesise
 
 ROOT = Path(__file__).resolve().parents[1]
 

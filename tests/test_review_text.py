@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import ledger as ledger_mod
-from analysis.bibliography import bib_keys
-from analysis.lint import lint_qmd
-from analysis.plan import load_plan
-from analysis.sheets import load_sheets
-from analysis.synthesis import POOLED, synthesise
+from analysis.data.claims import load_claims
+from analysis.data.bibliography import bib_keys
+from analysis.review.lint import lint_qmd
+from analysis.data.plan import load_plan
+from analysis.data.load import load_sheets
+from analysis.review.synthesis import POOLED, synthesise
 
 ROOT = Path(__file__).resolve().parents[1]
 QMD = ROOT / "review.qmd"
@@ -87,9 +87,9 @@ def test_every_section_of_the_published_structure_is_present():
 def test_setup_cell_loads_everything_and_is_hidden():
     opts, code = cells()[0]
     assert opts.get("include") is False
-    for needed in ("root = Path.cwd()", "analysis.sheets.load_sheets(root)",
-                   "analysis.plan.load_plan(root)", "analysis.synthesis.synthesise(sheets, plan)",
-                   "analysis.ledger.evaluate(sheets, analysis.ledger.load_claims(root))"):
+    for needed in ("root = Path.cwd()", "analysis.data.load.load_sheets(root)",
+                   "analysis.data.plan.load_plan(root)", "analysis.review.synthesis.synthesise(sheets, plan)",
+                   "analysis.review.ledger.evaluate(sheets, analysis.data.claims.load_claims(root))"):
         assert needed in code, needed
 
 
@@ -170,7 +170,7 @@ def test_risk_of_bias_plot_only_when_assessments_exist(synth):
 
 
 def test_ledger_claims_named_in_the_text_exist():
-    claims = set(ledger_mod.load_claims(ROOT)["claim_id"])
+    claims = set(load_claims(ROOT)["claim_id"])
     named = set(re.findall(r"\bC\d\d\b", prose()))
     assert named and named <= claims
 

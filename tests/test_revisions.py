@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis.changelog import version_note
+from analysis.living.changelog import version_note
 from analysis.errors import InputError
-from analysis.lock import LOCK_FILE, read_lock
-from analysis.numbers import clean, diff_numbers, project_numbers
+from analysis.living.lock import LOCK_FILE, read_lock
+from analysis.living.numbers import clean, diff_numbers, project_numbers
 from analysis.render.api import inputs_digest
-from analysis.revisions import (
+from analysis.living.revisions import (
     Revision, export_inputs, inputs_changed, lock_at, names_at, numbers_at, previous_version, resolve,
 )
 

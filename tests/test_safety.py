@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.binary import mantel_haenszel, peto
+from analysis.stats.binary import mantel_haenszel, peto
 from analysis.errors import InputError, StatsError
-from analysis.safety import clopper_pearson, tally
+from analysis.stats.safety import clopper_pearson, tally
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_binary.json").read_text())
 

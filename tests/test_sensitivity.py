@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from analysis.errors import StatsError
-from analysis.sensitivity import (EGGER_REASON, cumulative, egger_test, funnel_data,
+from analysis.stats.sensitivity import (EGGER_REASON, cumulative, egger_test, funnel_data,
                                   leave_one_out, trimfill)
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_binary.json").read_text())

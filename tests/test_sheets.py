@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import InputError
-from analysis.sheets import load_sheets
-from analysis.validate import validate_project
+from analysis.data.load import load_sheets
+from analysis.data.validate import validate_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

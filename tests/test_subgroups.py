@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.errors import StatsError
-from analysis.subgroups import metareg, subgroup_analysis
+from analysis.stats.subgroups import metareg, subgroup_analysis
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_pooling.json").read_text())
 BCG = REF["data"]["bcg"]

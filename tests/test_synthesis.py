@@ -9,16 +9,16 @@ import pytest
 
 from analysis.errors import InputError
 
-from analysis.plan import load_plan
-from analysis.pooling import rma
-from analysis.synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED,
+from analysis.data.plan import load_plan
+from analysis.stats.pooling import rma
+from analysis.review.synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED,
                                 P_ONLY, PERCENT, TIMEPOINT, synthesise)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def real_sheets():
-    from analysis.sheets import load_sheets
+    from analysis.data.load import load_sheets
     return load_sheets(ROOT)
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import tables
-from analysis.plan import load_plan
-from analysis.sheets import load_sheets
-from analysis.synthesis import synthesise
+from analysis.review import tables
+from analysis.data.plan import load_plan
+from analysis.data.load import load_sheets
+from analysis.review.synthesis import synthesise
 
 ROOT = Path(__file__).resolve().parents[1]
 

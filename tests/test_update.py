@@ -15,10 +15,10 @@ import subprocess
 import pytest
 
 from analysis.cli import main
-from analysis.lock import LOCK_FILE, read_lock
-from analysis.numbers import project_numbers
+from analysis.living.lock import LOCK_FILE, read_lock
+from analysis.living.numbers import project_numbers
 from analysis.render import render_project
-from analysis.validate import validate_project
+from analysis.data.validate import validate_project
 
 from chromium import pdf_text
 from test_numbers import REPO, copy_project

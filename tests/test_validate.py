@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.sheets import load_sheets
-from analysis.validate import Problem, validate_project
+from analysis.data.load import load_sheets
+from analysis.data.validate import Problem, validate_project
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "tests" / "broken"
@@ -181,7 +181,7 @@ def test_bundled_sheets_survive_a_resave(tmp_path_factory, bom, crlf, quote_all,
 
 @given(value=st.integers(min_value=1, max_value=10**9), pad=PAD)
 def test_integer_cells_round_trip(value, pad):
-    from analysis.sheets import check_cell
+    from analysis.data.sheets import check_cell
 
     field = {"name": "n", "type": "integer", "constraints": {"minimum": 1}}
     assert check_cell(field, f"{value}") == (value, None)
@@ -189,7 +189,7 @@ def test_integer_cells_round_trip(value, pad):
 
 @given(value=st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_number_cells_round_trip(value):
-    from analysis.sheets import check_cell
+    from analysis.data.sheets import check_cell
 
     assert check_cell({"name": "mean", "type": "number"}, repr(value)) == (value, None)
 

@@ -530,7 +530,7 @@ def _hline(fig, x0, x1, y, tr):
     return Line2D([x0, x1], [y, y], transform=tr, color=style.INK, lw=0.5)
 
 
-# Arm-level columns as named in analysis.synthesis effect frames (group 1 = active arm).
+# Arm-level columns as named in analysis.review.synthesis effect frames (group 1 = active arm).
 CONTINUOUS_COLUMNS = [
     ("m1", ("Active", "Mean")),
     ("sd1", ("Active", "SD")),
@@ -548,7 +548,7 @@ BINARY_COLUMNS = [
 
 
 def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
-    """Forest plot of one `analysis.synthesis.OutcomeAnalysis`: its pooled result, arm columns and direction."""
+    """Forest plot of one `analysis.review.synthesis.OutcomeAnalysis`: its pooled result, arm columns and direction."""
     result = getattr(analysis, "result", None)
     effects = getattr(analysis, "effects", None)
     if result is None:

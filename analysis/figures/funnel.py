@@ -64,7 +64,7 @@ def funnel_plot(
 ) -> tuple[Figure, FunnelLayout]:
     """Effect (x) against standard error (y, 0 at the top) for `result` (a PoolResult).
 
-    `funnel` (analysis.sensitivity.FunnelData) supplies the points and the pseudo
+    `funnel` (analysis.stats.sensitivity.FunnelData) supplies the points and the pseudo
     confidence lines; without it they come from the result's yi and vi.
     Shaded regions mark where a study would be significant at 10%, 5% and 1% around
     `null`; dashed lines are the pseudo 95% confidence region around the pooled estimate.

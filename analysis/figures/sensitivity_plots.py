@@ -1,4 +1,4 @@
-"""Leave-one-out and cumulative meta-analysis plots from the frames of analysis.sensitivity."""
+"""Leave-one-out and cumulative meta-analysis plots from the frames of analysis.stats.sensitivity."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def inputs_digest(root: Path, engine: str, fmt: str) -> str:
 
 def previous_version_sha(root: Path) -> str:
     from ..errors import InputError
-    from ..revisions import previous_version
+    from ..living.revisions import previous_version
 
     try:
         rev = previous_version(root)

@@ -1,0 +1,44 @@
+"""`review validate [--root DIR]`: print every problem of the sheets and references.bib."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ReviewError
+from ..paths import project_root
+from ..data.schema import SCHEMA_FILE
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--root", help="project root (default: the review project at or above the current folder)")
+
+
+def _root(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    try:
+        return project_root()
+    except ReviewError:
+        # A project may not have its review.qmd yet; its sheets can still be checked.
+        here = Path(os.environ.get("REVIEW_ROOT") or Path.cwd())
+        if (here / "extraction" / SCHEMA_FILE).exists():
+            return here
+        raise
+
+
+def run(args) -> int:
+    from ..data.validate import check_sheets, validate_project
+
+    root = _root(args.root)
+    problems = validate_project(root)
+    for p in problems:
+        print(p)
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} file{'s' if files != 1 else ''}")
+        return 1
+    sheets, _ = check_sheets(root)
+    rows = sum(len(s.rows) for s in sheets.values())
+    print(f"ok: {len(sheets)} sheets, {rows} rows")
+    return 0

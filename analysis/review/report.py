@@ -1,0 +1,479 @@
+"""Small pure helpers that review.qmd calls to put counts, study lists and formatted
+numbers into its prose.
+
+Every number the text states is computed here from the sheets, the synthesis or the
+ledger, so that a change in a sheet changes the sentence. Nothing here fits a model or
+draws; formatting only (numbers to text, lists to "A, B and C").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from ..data.cells import is_blank as _blank, text as _text
+
+MINUS = "\u2212"  # typographic minus: a hyphen before a number reads as a dash in prose
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+          "ten", "eleven", "twelve")
+
+
+# --- cell handling ----------------------------------------------------------------------
+
+
+
+def _matches(column: pd.Series, wanted) -> pd.Series:
+    """Rows whose cell equals `wanted`; a list, tuple or set means "any of"; None means empty."""
+    cells = column.map(_text)
+    if wanted is None:
+        return cells == ""
+    if isinstance(wanted, (list, tuple, set, frozenset)):
+        return cells.isin({str(w) for w in wanted})
+    return cells == str(wanted)
+
+
+def rows(sheets: Mapping, sheet: str, **filters) -> pd.DataFrame:
+    """Rows of one sheet matching every filter (column=value, or column=[values])."""
+    frame = sheets[sheet]
+    keep = pd.Series(True, index=frame.index)
+    for column, wanted in filters.items():
+        if column not in frame.columns:
+            raise KeyError(f"{sheet}.csv has no column {column!r}")
+        keep &= _matches(frame[column], wanted)
+    return frame[keep]
+
+
+def count_where(sheets: Mapping, sheet: str, **filters) -> int:
+    """How many rows of `sheet` match the filters."""
+    return int(len(rows(sheets, sheet, **filters)))
+
+
+def count_by(sheets: Mapping, sheet: str, column: str, **filters) -> dict[str, int]:
+    """Rows per value of `column` (empty cells under "not reported"), in order of first appearance."""
+    frame = rows(sheets, sheet, **filters)
+    out: dict[str, int] = {}
+    for v in frame[column]:
+        key = _text(v) or "not reported"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def value(sheets: Mapping, sheet: str, column: str, **filters):
+    """The one value of `column` in the single row matching the filters."""
+    frame = rows(sheets, sheet, **filters)
+    if len(frame) != 1:
+        raise LookupError(f"{sheet}.csv: {len(frame)} rows match {filters}, expected 1")
+    v = frame[column].iloc[0]
+    if _blank(v):
+        return None
+    # a plain Python value: Quarto writes an inline result as its repr, and numpy's is
+    # "np.int64(10)", not "10"
+    return v.item() if hasattr(v, "item") else v
+
+
+# --- included studies -------------------------------------------------------------------
+
+def included(sheets: Mapping, **filters) -> pd.DataFrame:
+    """Included studies matching the filters, ordered by year then key (unknown years last)."""
+    frame = rows(sheets, "studies", included="yes", **filters)
+    years = [float(y) if not _blank(y) else math.inf for y in frame["year"]]
+    return (frame.assign(_y=years, _k=frame["study"].map(_text))
+            .sort_values(["_y", "_k"], kind="stable").drop(columns=["_y", "_k"]))
+
+
+def n_included(sheets: Mapping, **filters) -> int:
+    """Studies counted as included (the published review's count, unmatched slots too)."""
+    return int(len(included(sheets, **filters)))
+
+
+def n_identified(sheets: Mapping, **filters) -> int:
+    """Included studies whose publication is known."""
+    return n_included(sheets, identified="yes", **filters)
+
+
+def join_words(items: Iterable[str], conjunction: str = "and") -> str:
+    """"A", "A and B", "A, B and C"."""
+    items = [str(i) for i in items]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def study_list(sheets: Mapping, conjunction: str = "and", **filters) -> str:
+    """Labels of the matching included studies as prose: "Kim 2014, Im 2022 and Liao 2024"."""
+    return join_words(included(sheets, **filters)["label"].map(_text), conjunction)
+
+
+def labels(sheets: Mapping, keys: Iterable[str]) -> str:
+    """Labels of the given study keys, in the order given, as prose."""
+    by_key = dict(zip(sheets["studies"]["study"].map(_text), sheets["studies"]["label"].map(_text)))
+    return join_words(by_key[k] for k in keys)
+
+
+def n_total(sheets: Mapping, study: str) -> int | None:
+    """Participants in one study as the sources state it (None when not reported)."""
+    v = value(sheets, "studies", "n_total", study=study)
+    return None if v is None else int(v)
+
+
+def arm_sizes(sheets: Mapping, study: str, column: str = "n_randomised") -> list[int | None]:
+    """Per-arm sizes of one study, in sheet order (None where not reported)."""
+    frame = rows(sheets, "arms", study=study)
+    return [None if _blank(v) else int(v) for v in frame[column]]
+
+
+def participants(sheets: Mapping, **filters) -> int:
+    """Sum of n_total over the matching included studies; studies without a total add nothing."""
+    col = included(sheets, **filters)["n_total"]
+    return int(sum(int(v) for v in col if not _blank(v)))
+
+
+# --- numbers as text --------------------------------------------------------------------
+
+def words(n: int) -> str:
+    """Small counts as words ("three"), larger ones as digits."""
+    n = int(n)
+    return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
+
+
+def cap(text: str) -> str:
+    """First letter upper case, for a sentence that starts with a computed word."""
+    return text[:1].upper() + text[1:]
+
+
+def fmt_num(x, digits: int = 2) -> str:
+    """A number with fixed decimals and a typographic minus; "not reported" when empty."""
+    if _blank(x) or not math.isfinite(float(x)):
+        return "not reported"
+    text = f"{float(x):.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text.replace("-", MINUS)
+
+
+def fmt_p(p) -> str:
+    """p as reported in prose: "p = 0.17", "p < 0.001"."""
+    if _blank(p) or not math.isfinite(float(p)):
+        return "p not available"
+    p = float(p)
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def fmt_interval(lb, ub, digits: int = 2) -> str:
+    return f"{fmt_num(lb, digits)} to {fmt_num(ub, digits)}"
+
+
+def fmt_effect(result, digits: int = 2) -> str:
+    """A pooled result: "SMD 0.42 (95% CI −0.18 to 1.03)"."""
+    level = f"{float(result.level):g}"
+    return (f"{result.measure} {fmt_num(result.estimate, digits)} "
+            f"({level}% CI {fmt_interval(result.ci_lb, result.ci_ub, digits)})")
+
+
+def fmt_heterogeneity(result) -> str:
+    """"I² = 27%, τ² = 0.05" for a pooled result."""
+    return f"I\u00b2 = {float(result.i2):.0f}%, \u03c4\u00b2 = {fmt_num(result.tau2)}"
+
+
+def fmt_prediction(result, digits: int = 2) -> str:
+    level = f"{float(result.level):g}"
+    return f"{level}% prediction interval {fmt_interval(result.pi_lb, result.pi_ub, digits)}"
+
+
+def study_effect(analysis, study: str, digits: int = 2) -> str:
+    """One study's effect in an outcome analysis: "MD 2.52 (95% CI 0.16 to 4.88)"."""
+    eff = analysis.effects[analysis.effects["study"] == study]
+    if eff.empty:
+        raise LookupError(f"{study} does not contribute to {analysis.outcome}")
+    e = eff.iloc[0]
+    level = f"{float(analysis.level):g}"
+    return (f"{analysis.measure} {fmt_num(e['yi'], digits)} "
+            f"({level}% CI {fmt_interval(e['ci_lb'], e['ci_ub'], digits)})")
+
+
+def arm_mean_sd(sheets: Mapping, study: str, arm: str, outcome: str, timepoint: str,
+                digits: int = 2) -> str:
+    """"4.40 ± 3.66" for one arm's row of outcomes.csv."""
+    r = rows(sheets, "outcomes", study=study, arm=arm, outcome=outcome, timepoint=timepoint)
+    if len(r) != 1:
+        raise LookupError(f"{len(r)} outcome rows for {study}/{arm}/{outcome}/{timepoint}")
+    return f"{fmt_num(r['mean'].iloc[0], digits)} \u00b1 {fmt_num(r['sd'].iloc[0], digits)}"
+
+
+# --- synthesis --------------------------------------------------------------------------
+
+def analyses_with(synth, status: str, exploratory: bool | None = None) -> list:
+    """Outcome analyses with the given status (pooled, single study, no usable data, ...)."""
+    return [a for a in synth.analyses if a.status == status
+            and (exploratory is None or bool(a.exploratory) == exploratory)]
+
+
+def outcome_labels(analyses, lower: bool = True) -> str:
+    """Labels of several outcome analyses as prose."""
+    return join_words(a.label[:1].lower() + a.label[1:] if lower else a.label for a in analyses)
+
+
+# Why a study does not contribute, as a phrase after the study's name.
+_REASON_PHRASES = {
+    "percent change on a different metric": "reports only percent change from baseline",
+    "only p-values or F statistics": "reports only p-values or test statistics",
+    "narrative only": "describes the result in words only",
+    "single arm/no control": "has no control arm",
+    "incomplete arm data": "gives incomplete arm data",
+    "different time point": "reports another time point only",
+    "measured, but no values in the sources read": "measured it, but no values were in the sources read",
+    "measured, but the values were not found": "measured it, but its values were not found",
+}
+
+
+def reason_phrase(reason: str, detail: str = "") -> str:
+    """A synthesis reason (or its detail, for "not reported") as a short phrase."""
+    key = detail if reason == "not reported" else reason
+    return _REASON_PHRASES.get(key, key)
+
+
+def non_contributors(synth, outcome: str) -> str:
+    """Identified studies that measured an outcome but give nothing the plan accepts, with why:
+    "Kim 2014 (reports only percent change from baseline) and Koch 2019 (...)".
+    Studies that did not report the outcome at all are left out."""
+    av = synth.availability
+    sub = av[(av["outcome"] == outcome) & (av["contributes"] == "no")]
+    parts = []
+    for _, r in sub.iterrows():
+        if r["reason"] == "study not identified" or (
+                r["reason"] == "not reported" and not str(r["detail"]).startswith("measured")):
+            continue
+        parts.append(f"{r['label']} ({reason_phrase(r['reason'], str(r['detail']))})")
+    return join_words(parts)
+
+
+def reason_counts(synth, exploratory: bool = False) -> dict[str, int]:
+    """How many study-by-outcome cells fall under each reason for not contributing."""
+    av = synth.availability
+    av = av[av["exploratory"] == exploratory]
+    out: dict[str, int] = {}
+    for reason in av.loc[av["contributes"] == "no", "reason"]:
+        out[reason] = out.get(reason, 0) + 1
+    return out
+
+
+def contributing_studies(synth, exploratory: bool = False) -> list[str]:
+    """Study labels that contribute to at least one (main or exploratory) analysis."""
+    av = synth.availability
+    av = av[(av["exploratory"] == exploratory) & (av["contributes"] == "yes")]
+    return list(dict.fromkeys(av["label"]))
+
+
+# --- safety -----------------------------------------------------------------------------
+
+def ae_events(sheets: Mapping, study: str | None = None, event: str | None = None,
+              arm: str | None = None, role: str | None = None) -> int:
+    """Participants with an event, summed over matching adverse_events rows (reported only)."""
+    ae = sheets["adverse_events"]
+    keep = ae["status"].map(_text) == "reported"
+    if study is not None:
+        keep &= ae["study"].map(_text) == study
+    if event is not None:
+        keep &= ae["event"].map(_text) == event
+    if arm is not None:
+        keep &= ae["arm"].map(_text) == arm
+    if role is not None:
+        arms = sheets["arms"]
+        roles = {(_text(s), _text(a)): _text(r) for s, a, r in zip(arms["study"], arms["arm"], arms["role"])}
+        keep &= pd.Series([roles.get((_text(s), _text(a)), "") == role
+                           for s, a in zip(ae["study"], ae["arm"])], index=ae.index)
+    return int(sum(int(v) for v in ae.loc[keep, "events"] if not _blank(v)))
+
+
+def ae_studies(sheets: Mapping, status: str, only_included: bool = False) -> list[str]:
+    """Study keys with at least one adverse_events row of the given status, in study order."""
+    keys = set(rows(sheets, "adverse_events", status=status)["study"].map(_text))
+    order = sheets["studies"]
+    if only_included:
+        order = included(sheets)
+    else:
+        years = [float(y) if not _blank(y) else math.inf for y in order["year"]]
+        order = order.assign(_y=years, _k=order["study"].map(_text)).sort_values(["_y", "_k"], kind="stable")
+    return [k for k in order["study"].map(_text) if k in keys]
+
+
+# --- reproduction ledger ----------------------------------------------------------------
+
+def ledger_count(ledger: pd.DataFrame, status: str) -> int:
+    """Claims of the ledger with a given status (reproduced, differs, cannot be checked)."""
+    return int((ledger["status"].map(_text) == status).sum())
+
+
+def claim(ledger: pd.DataFrame, claim_id: str, column: str = "status") -> str:
+    """One cell of the ledger, as text."""
+    r = ledger[ledger["claim_id"].map(_text) == claim_id]
+    if len(r) != 1:
+        raise LookupError(f"ledger has {len(r)} rows for {claim_id}")
+    return _text(r[column].iloc[0])
+
+
+def plan_rules(plan) -> str:
+    """The rules part of `AnalysisPlan.to_markdown()` (heading line and bullets), without its
+    table, so that the table can be printed in its own captioned cell (`tables.plan_table`)."""
+    kept = []
+    for line in plan.to_markdown().splitlines():
+        if line.startswith("|"):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip() + "\n"
+
+
+def split_table(markdown: str) -> tuple[str, str]:
+    """A printed table split into (pipe-table lines, text after it).
+
+    Some tables end with a legend paragraph; a caption must follow the table directly, so
+    the legend is printed separately."""
+    lines = markdown.strip("\n").splitlines()
+    n = 0
+    while n < len(lines) and lines[n].startswith("|"):
+        n += 1
+    return "\n".join(lines[:n]) + "\n", "\n".join(lines[n:]).strip()
+
+
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """"no main outcome", "one trial", "two trials"."""
+    n = int(n)
+    return f"{words(n)} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def measured_by(synth, outcome: str) -> list[str]:
+    """Labels of identified studies that measured an outcome, whether or not they contribute."""
+    av = synth.availability
+    sub = av[av["outcome"] == outcome]
+    keep = (sub["contributes"] == "yes") | (
+        (sub["reason"] != "study not identified")
+        & ~((sub["reason"] == "not reported") & ~sub["detail"].astype(str).str.startswith("measured")))
+    return list(sub.loc[keep, "label"])
+
+
+ESTIMATOR_WORDS = {"REML": "restricted maximum likelihood", "ML": "maximum likelihood",
+                   "DL": "the DerSimonian-Laird method", "HE": "the Hedges (variance components) method",
+                   "FE": "a fixed-effect (inverse-variance) model"}
+
+
+def estimator_words(code: str) -> str:
+    """The plan's estimator code as words for the methods text."""
+    return ESTIMATOR_WORDS[str(code).upper()]
+
+
+# --- sentences that follow the analyses, whatever the sheets hold ----------------------
+# The review's prose must stay true when a trial is added: which outcomes are pooled,
+# which rest on one study and which studies could not contribute all come from here.
+
+FORM_PHRASES = {"change": "change from baseline", "post": "final value",
+                "percent_change": "percent change from baseline", "contrast": "between-arm contrast"}
+
+
+def _effect_note(e) -> str:
+    """Why a study's effect is not an end-of-treatment value (e.g. a follow-up value), or ""."""
+    note = str(e.get("note") or "").strip()
+    return note if note and e.get("timepoint_class") != "end_of_treatment" else ""
+
+
+def study_effects(analysis, digits: int = 2) -> str:
+    """Every contributing study's effect: "SMD 0.10 (95% CI ...) for Kim 2014 and ..."."""
+    parts = []
+    for _, e in analysis.effects.iterrows():
+        note = _effect_note(e)
+        parts.append(f"{study_effect(analysis, e['study'], digits)} for {e['label']}" + (f" ({note})" if note else ""))
+    return join_words(parts)
+
+
+def pooled_clause(analyses, digits: int = 2) -> str:
+    """": Berg Balance Scale, MD 3.12 (...), I² = 0%, ..., from two studies and 72 participants"
+    for each pooled analysis, or "" when none is."""
+    parts = [f"{a.label}, {fmt_effect(a.result, digits)}, {fmt_heterogeneity(a.result)}, "
+             f"from {words(a.k)} studies and {a.participants} participants "
+             f"({join_words(e for e in a.effects['label'])})" for a in analyses]
+    return ": " + "; ".join(parts) if parts else ""
+
+
+def single_study_list(analyses, digits: int = 2) -> str:
+    """Each single-study outcome with its one effect: "Timed Up and Go (s), MD ... from Im 2022 (32 participants)"."""
+    parts = []
+    for a in analyses:
+        e = a.effects.iloc[0]
+        note = _effect_note(e)
+        parts.append(f"{a.label}, {study_effect(a, e['study'], digits)} from {e['label']} "
+                     f"({a.participants} participants" + (f"; {note})" if note else ")"))
+    return "; ".join(parts)
+
+
+def measured_elsewhere(synth, analyses) -> str:
+    """Sentences on the other studies that measured these outcomes and why they could not
+    contribute; outcomes no other identified study measured are named together."""
+    alone, sentences = [], []
+    for a in analyses:
+        others = non_contributors(synth, a.outcome)
+        if others:
+            sentences.append(f"Other studies measured the {a.label} but could not contribute: {others}.")
+        else:
+            alone.append(a.label)
+    if alone:
+        sentences.insert(0, f"No other identified study measured the {join_words(alone, 'or the')}, "
+                            "so no comparison across trials is possible there.")
+    return " ".join(sentences)
+
+
+def forms_in(analysis) -> str:
+    """The data forms an analysis combines, with their studies:
+    "percent change from baseline (Kim 2014) and change from baseline (Im 2022 and Fixture 2026)"."""
+    groups: dict[str, list[str]] = {}
+    for _, e in analysis.effects.iterrows():
+        groups.setdefault(FORM_PHRASES.get(e["form"], str(e["form"])), []).append(e["label"])
+    return join_words(f"{form} ({join_words(labels)})" for form, labels in groups.items())
+
+
+def follow_up_studies(analysis) -> list[str]:
+    """Labels of the studies whose effect in this analysis is a follow-up value."""
+    return [e["label"] for _, e in analysis.effects.iterrows() if e["timepoint_class"] == "follow_up"]
+
+
+def follow_up_sentence(analysis) -> str:
+    """A sentence naming the studies that contribute a follow-up value, or "" when none does."""
+    labels = follow_up_studies(analysis)
+    if not labels:
+        return ""
+    verb = "contributes a value" if len(labels) == 1 else "contribute values"
+    return f"{join_words(labels)} {verb} measured at follow-up, after treatment had ended."
+
+
+def count_since_publication(n_now: int, n_published: int) -> str:
+    """" This version counts 15 included studies, one more than the published review." or ""."""
+    if n_now == n_published:
+        return ""
+    diff = n_now - n_published
+    more = f"{words(abs(diff))} {'more' if diff > 0 else 'fewer'}"
+    return f" This version counts {n_now} included studies, {more} than the published review."
+
+
+def _long_date(iso: str) -> str:
+    import datetime
+
+    d = datetime.date.fromisoformat(iso)
+    return f"{d.day} {d:%B} {d.year}"
+
+
+def search_when(sheets: Mapping) -> str:
+    """When the search ran, from the search sheet: "before 1 March 2024", "on 15 February 2024",
+    or, when the sources were searched on different days, "on dates from X to Y"."""
+    se = sheets["search"]
+    dated = {(str(d), str(q)) for d, q in zip(se["date_searched"], se["date_qualifier"]) if not _blank(d)}
+    if not dated:
+        return "at a date the review does not report"
+    if len(dated) == 1:
+        (d, q), = dated
+        return f"{'before' if q == 'before' else 'on'} {_long_date(d)}"
+    days = sorted(d for d, _ in dated)
+    return f"on dates from {_long_date(days[0])} to {_long_date(days[-1])}"

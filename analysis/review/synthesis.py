@@ -1,0 +1,382 @@
+"""Every analysis of the review, from the sheets and the pre-specified plan.
+
+For each outcome of `analysis_plan.yml`: which included studies give data the plan accepts,
+their effect sizes (`effects.escalc`), and the pooled result (`pooling.rma`) when enough
+studies contribute. Each study's part in each outcome is recorded with the reason when it
+does not contribute, so the review can say why an outcome could not be pooled. Nothing
+here draws or formats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..data.cells import is_blank as _blank, text as _t
+from ..stats.effects import escalc, from_contrast
+from ..errors import InputError, StatsError
+from ..data.plan import AnalysisPlan, OutcomePlan
+from ..stats.pooling import PoolResult, rma
+from ..stats.safety import SafetyTally, tally
+
+# Why a study does not contribute to an outcome (the `reason` column of `availability`).
+NOT_IDENTIFIED = "study not identified"
+NOT_REPORTED = "not reported"
+NO_CONTROL = "single arm/no control"
+P_ONLY = "only p-values or F statistics"
+NARRATIVE = "narrative only"
+PERCENT = "percent change on a different metric"
+TIMEPOINT = "different time point"
+INCOMPLETE = "incomplete arm data"
+
+POOLED, SINGLE, TOO_FEW, NO_DATA, FAILED = (
+    "pooled", "single study", "too few studies", "no usable data", "not pooled")
+
+EFFECT_COLUMNS = ["study", "label", "year", "code", "timepoint", "timepoint_class", "form",
+                  "m1", "sd1", "n1", "m2", "sd2", "n2", "yi", "vi", "se", "ci_lb", "ci_ub",
+                  "weight", "note"]
+AVAILABILITY_COLUMNS = ["study", "label", "outcome", "outcome_label", "exploratory",
+                        "contributes", "reason", "detail", "timepoint", "form"]
+SUBGROUP_COLUMNS = ["by", "group", "k", "studies", "estimate", "ci_lb", "ci_ub", "status"]
+
+
+@dataclass
+class OutcomeAnalysis:
+    outcome: str
+    label: str
+    measure: str
+    exploratory: bool
+    rationale: str
+    k: int
+    studies: tuple[str, ...]
+    participants: int
+    result: PoolResult | None
+    effects: pd.DataFrame
+    higher_is_better: bool
+    status: str
+    reason: str
+    level: float
+    subgroups: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUBGROUP_COLUMNS))
+
+
+@dataclass
+class Synthesis:
+    plan: AnalysisPlan
+    analyses: list[OutcomeAnalysis]
+    availability: pd.DataFrame
+    safety: SafetyTally
+    labels: dict = field(default_factory=dict)      # study key -> label, every study in the sheet
+    arm_labels: dict = field(default_factory=dict)  # (study, arm) -> arm label
+
+    def analysis(self, outcome_id: str) -> OutcomeAnalysis:
+        for a in self.analyses:
+            if a.outcome == outcome_id:
+                return a
+        raise KeyError(outcome_id)
+
+
+# --- cell helpers: sheets come typed (pd.NA) or as plain CSV text --------------------------
+
+
+
+def _f(x) -> float:
+    if _blank(x):
+        return math.nan
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise InputError(f"expected a number, got {x!r}") from None
+
+
+def _need(sheets, name, columns):
+    if name not in sheets:
+        raise InputError(f"{name}.csv: sheet missing")
+    lacking = [c for c in columns if c not in sheets[name].columns]
+    if lacking:
+        raise InputError(f"{name}.csv: missing column(s) {', '.join(lacking)}")
+    return sheets[name]
+
+
+def study_order(studies: pd.DataFrame) -> pd.DataFrame:
+    """Included studies, by year then key; slots without a year come last."""
+    inc = studies[[_t(v) != "no" for v in studies["included"]]] if "included" in studies else studies
+    keyed = inc.assign(_y=[_f(v) if not _blank(v) else math.inf for v in inc["year"]],
+                       _k=[_t(v) for v in inc["study"]])
+    return keyed.sort_values(["_y", "_k"], kind="stable").drop(columns=["_y", "_k"])
+
+
+# --- one study, one outcome -------------------------------------------------------------
+
+def _combine(groups):
+    """One group from several (Cochrane Handbook 6.5.2.10): (mean, sd, n)."""
+    n1, m1, s1 = groups[0][2], groups[0][0], groups[0][1]
+    for m2, s2, n2 in groups[1:]:
+        n = n1 + n2
+        m = (n1 * m1 + n2 * m2) / n
+        s = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2
+                       + n1 * n2 / n * (m1**2 + m2**2 - 2 * m1 * m2)) / (n - 1))
+        m1, s1, n1 = m, s, n
+    return m1, s1, n1
+
+
+def _arm_complete(r) -> bool:
+    return all(not math.isnan(_f(r[c])) for c in ("mean", "sd", "n")) and _f(r["n"]) > 0
+
+
+def _contrast_complete(r, measure) -> bool:
+    if _t(r["contrast_measure"]) != measure or math.isnan(_f(r["contrast"])):
+        return False
+    return not math.isnan(_f(r["se"])) or not (math.isnan(_f(r["ci_lb"])) or math.isnan(_f(r["ci_ub"])))
+
+
+def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n=None):
+    """(record or None, reason, detail) for one study and one planned outcome."""
+    actives = [a for a, r in roles.items() if r == "active"]
+    controls = [a for a, r in roles.items() if r == "control"]
+    if not controls or not actives:
+        return None, NO_CONTROL, "no control arm" if actives else "no active arm"
+    if len(actives) > 1 and plan.multi_arm == "exclude":
+        return None, NO_CONTROL, "several active arms; the plan excludes multi-arm trials"
+
+    forms = [_t(f) for f in rows["form"]]
+    accepted = rows[[f in op.data_forms for f in forms]]
+    usable = []  # (timepoint, form, kind, payload)
+    for (tp, form), grp in accepted.groupby([accepted["timepoint"].map(_t), accepted["form"].map(_t)],
+                                            sort=True):
+        if form == "contrast":
+            for _, r in grp.iterrows():
+                if _contrast_complete(r, op.measure):
+                    usable.append((tp, form, "contrast", r))
+            continue
+        by_arm = {_t(r["arm"]): r for _, r in grp.iterrows() if _arm_complete(r)}
+        act = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in actives if a in by_arm]
+        con = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in controls if a in by_arm]
+        if act and con:
+            usable.append((tp, form, "arms", (act, con)))
+
+    if not usable:
+        present = set(forms)
+        if accepted.empty:
+            if "percent_change" in present:
+                return None, PERCENT, "percent change from baseline, not on the scale's units"
+            if "p_value_only" in present:
+                return None, P_ONLY, "only p-values or test statistics, no means"
+            if "narrative" in present:
+                return None, NARRATIVE, "described in words, no numbers"
+            return None, NOT_REPORTED, "no accepted data form (" + ", ".join(sorted(present)) + ")"
+        has_numbers = any(not math.isnan(_f(v)) for v in accepted["mean"]) or \
+            any(not math.isnan(_f(v)) for v in accepted["contrast"])
+        other = {_t(m) for m in accepted["contrast_measure"]} - {"", op.measure}
+        if other and not any(not math.isnan(_f(v)) for v in accepted["mean"]):
+            return None, INCOMPLETE, (f"contrast given as {', '.join(sorted(other))}; "
+                                      f"the plan needs {op.measure}")
+        if has_numbers:
+            return None, INCOMPLETE, "means without SD or n, or data for one arm only"
+        return None, NOT_REPORTED, "measured, but the values were not found"
+
+    classed = [(plan.classify_timepoint(study, tp), tp, form, kind, payload)
+               for tp, form, kind, payload in usable]
+    chosen = [c for c in classed if c[0] == "end_of_treatment"]
+    note = ""
+    if not chosen and op.timepoint.fallback == "earliest_follow_up":
+        follow = sorted((c for c in classed if c[0] == "follow_up"), key=lambda c: c[1])
+        chosen = follow[:1]
+        note = "follow-up value: no end-of-treatment value reported"
+    if not chosen:
+        labels = ", ".join(sorted({c[1] + (f" ({c[0]})" if c[0] else " (not classified in the plan)")
+                                   for c in classed}))
+        return None, TIMEPOINT, f"data only at {labels}"
+    # Within the chosen time point, the plan's order of forms decides (change before post).
+    chosen.sort(key=lambda c: (op.data_forms.index(c[2]), c[3] != "arms"))
+    cls, tp, form, kind, payload = chosen[0]
+    rec = dict(study=study, timepoint=tp, timepoint_class=cls, form=form, note=note)
+    if kind == "arms":
+        act, con = payload
+        if len(act) > 1:
+            rec["note"] = "; ".join(filter(None, [note, f"{len(act)} active arms combined"]))
+        if len(con) > 1:
+            rec["note"] = "; ".join(filter(None, [rec["note"], f"{len(con)} control arms combined"]))
+        rec.update(zip(("m1", "sd1", "n1"), _combine(act)))
+        rec.update(zip(("m2", "sd2", "n2"), _combine(con)))
+        rec["kind"] = "arms"
+    else:
+        r = payload
+        se = _f(r["se"])
+        yi, vi = from_contrast(_f(r["contrast"]), ci_lb=_f(r["ci_lb"]), ci_ub=_f(r["ci_ub"]),
+                               se=None if math.isnan(se) else se)
+        arm_n = arm_n or {}
+        # A contrast row has no arm means; the arms' sizes still count the participants.
+        n1 = sum(arm_n.get(a, math.nan) for a in actives)
+        n2 = sum(arm_n.get(a, math.nan) for a in controls)
+        rec.update(yi=float(yi), vi=float(vi), kind="contrast",
+                   m1=math.nan, sd1=math.nan, n1=n1, m2=math.nan, sd2=math.nan, n2=n2)
+    return rec, "", ""
+
+
+def _check_direction(op: OutcomePlan, study: str, rows: pd.DataFrame) -> None:
+    """The plan and the sheet must agree on which direction is better."""
+    if "higher_is_better" not in rows.columns:
+        return
+    want = "yes" if op.higher_is_better else "no"
+    for value in rows["higher_is_better"]:
+        got = _t(value)
+        if got and got != want:
+            raise InputError(
+                f"analysis_plan.yml: outcome {op.id} has higher_is_better: "
+                f"{str(op.higher_is_better).lower()}, but outcomes.csv gives "
+                f"higher_is_better={got} for {study}")
+
+
+def _effects_frame(records, op: OutcomePlan, labels, years, codes_by_study) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    df = pd.DataFrame(records)
+    arms = df["kind"] == "arms"
+    if arms.any():
+        es = escalc(op.measure, m1i=df.loc[arms, "m1"], sd1i=df.loc[arms, "sd1"],
+                    n1i=df.loc[arms, "n1"], m2i=df.loc[arms, "m2"], sd2i=df.loc[arms, "sd2"],
+                    n2i=df.loc[arms, "n2"], labels=list(df.loc[arms, "study"]))
+        df.loc[arms, "yi"] = es.yi
+        df.loc[arms, "vi"] = es.vi
+    z = stats.norm.isf((1 - op.level / 100) / 2)
+    df["yi"] = df["yi"].astype(float)
+    df["vi"] = df["vi"].astype(float)
+    df["se"] = np.sqrt(df["vi"])
+    df["ci_lb"] = df["yi"] - z * df["se"]
+    df["ci_ub"] = df["yi"] + z * df["se"]
+    df["label"] = [labels[s] for s in df["study"]]
+    df["year"] = [years[s] for s in df["study"]]
+    df["code"] = [codes_by_study[s] for s in df["study"]]
+    df["weight"] = math.nan
+    return df[EFFECT_COLUMNS].reset_index(drop=True)
+
+
+def _subgroups(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame, studies: pd.DataFrame):
+    rows = []
+    attrs = studies.set_index(studies["study"].map(_t))
+    for sg in plan.subgroups:
+        groups = {}
+        for _, e in effects.iterrows():
+            value = _t(attrs.loc[e["study"], sg.by]) if sg.by in attrs.columns else ""
+            groups.setdefault(value or "not reported", []).append(e)
+        big = {g: v for g, v in groups.items() if len(v) >= sg.min_per_group and g != "not reported"}
+        feasible = len(big) >= 2
+        for g in sorted(groups):
+            members = groups[g]
+            row = dict(by=sg.by, group=g, k=len(members),
+                       studies=", ".join(m["label"] for m in members),
+                       estimate=math.nan, ci_lb=math.nan, ci_ub=math.nan)
+            if feasible and g in big:
+                res = rma([m["yi"] for m in members], [m["vi"] for m in members],
+                          method=op.estimator, hk=op.hartung_knapp, level=op.level,
+                          labels=[m["label"] for m in members], measure=op.measure)
+                row.update(estimate=res.estimate, ci_lb=res.ci_lb, ci_ub=res.ci_ub, status=POOLED)
+            elif feasible:
+                row["status"] = f"fewer than {sg.min_per_group} studies in the group"
+            else:
+                row["status"] = (f"not run: needs {sg.min_per_group} or more studies in each of "
+                                 "two or more groups")
+            rows.append(row)
+    return pd.DataFrame(rows, columns=SUBGROUP_COLUMNS)
+
+
+def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows):
+    records = []
+    labels, years, codes_by_study = {}, {}, {}
+    for _, s in studies.iterrows():
+        key = _t(s["study"])
+        labels[key] = _t(s["label"]) or key
+        years[key] = _f(s["year"])
+        base = dict(study=key, label=labels[key], outcome=op.id, outcome_label=op.label,
+                    exploratory=op.exploratory, timepoint="", form="")
+        if _t(s.get("identified", "yes")) == "no":
+            avail_rows.append(dict(base, contributes="no", reason=NOT_IDENTIFIED,
+                                   detail="the publication behind this slot of the review's count is not known"))
+            continue
+        rows = outcomes[(outcomes["study"].map(_t) == key) & outcomes["outcome"].map(_t).isin(op.codes)]
+        if rows.empty:
+            measured = set(_t(s.get("outcomes_measured", "")).replace(" ", "").split(";"))
+            detail = ("measured, but no values in the sources read" if measured & set(op.codes)
+                      else "not measured or not found")
+            avail_rows.append(dict(base, contributes="no", reason=NOT_REPORTED, detail=detail))
+            continue
+        _check_direction(op, key, rows)
+        sarms = arms[arms["study"].map(_t) == key]
+        roles = {_t(a): _t(r) for a, r in zip(sarms["arm"], sarms["role"])}
+        arm_n = {}
+        for _, a in sarms.iterrows():
+            n = _f(a.get("n_analysed"))
+            arm_n[_t(a["arm"])] = n if not math.isnan(n) else _f(a.get("n_randomised"))
+        rec, reason, detail = _study_effect(key, rows, roles, plan, op, arm_n)
+        if rec is None:
+            avail_rows.append(dict(base, contributes="no", reason=reason, detail=detail))
+            continue
+        codes_by_study[key] = "; ".join(sorted(set(rows["outcome"].map(_t))))
+        records.append(rec)
+        avail_rows.append(dict(base, contributes="yes", reason="", detail=rec["note"],
+                               timepoint=rec["timepoint"], form=rec["form"]))
+
+    effects = _effects_frame(records, op, labels, years, codes_by_study)
+    k = len(effects)
+    participants = int(np.nansum(effects["n1"].astype(float)) + np.nansum(effects["n2"].astype(float))) if k else 0
+    studies_used = tuple(effects["study"])
+    result, status, reason = None, NO_DATA, ""
+    if k == 0:
+        reason = "no included study gives data the plan accepts"
+    elif k < op.min_studies:
+        status = SINGLE if k == 1 else TOO_FEW
+        names = ", ".join(effects["label"])
+        reason = (f"only {names} gives usable data; pooling needs {op.min_studies} or more studies"
+                  if k == 1 else f"{k} studies ({names}); the plan pools {op.min_studies} or more")
+        effects["weight"] = 100.0 if k == 1 else math.nan
+    else:
+        try:
+            result = rma(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float),
+                         method=op.estimator, hk=op.hartung_knapp, level=op.level,
+                         labels=list(effects["label"]), measure=op.measure)
+            status = POOLED
+            effects["weight"] = np.asarray(result.weights, dtype=float)
+        except StatsError as exc:
+            status, reason = FAILED, str(exc)
+    sub = (_subgroups(op, plan, effects, studies) if status == POOLED
+           else pd.DataFrame(columns=SUBGROUP_COLUMNS))
+    return OutcomeAnalysis(
+        outcome=op.id, label=op.label, measure=op.measure, exploratory=op.exploratory,
+        rationale=op.rationale, k=k, studies=studies_used, participants=participants,
+        result=result, effects=effects, higher_is_better=op.higher_is_better, status=status,
+        reason=reason, level=op.level, subgroups=sub)
+
+
+def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
+    """Every planned outcome analysed, study availability, and the safety tally."""
+    studies = study_order(_need(sheets, "studies", ("study", "label", "year", "identified")))
+    arms = _need(sheets, "arms", ("study", "arm", "role"))
+    outcomes = _need(sheets, "outcomes", ("study", "arm", "outcome", "timepoint", "form", "mean",
+                                          "sd", "n", "contrast_measure", "contrast", "ci_lb",
+                                          "ci_ub", "se"))
+    avail_rows: list[dict] = []
+    analyses = [_analyse_outcome(op, plan, studies, arms, outcomes, avail_rows)
+                for op in plan.outcomes]
+    availability = pd.DataFrame(avail_rows, columns=AVAILABILITY_COLUMNS)
+    order = {o.id: i for i, o in enumerate(plan.outcomes)}
+    sorder = {k: i for i, k in enumerate(studies["study"].map(_t))}
+    availability = availability.sort_values(
+        ["outcome", "study"], key=lambda c: c.map(order) if c.name == "outcome" else c.map(sorder),
+        kind="stable").reset_index(drop=True)
+
+    ae = _need(sheets, "adverse_events", ("study", "arm", "event", "events", "at_risk", "status"))
+    if plan.safety.studies == "included":
+        keep = set(studies["study"].map(_t))
+        ae = ae[ae["study"].map(_t).isin(keep)]
+    safety = tally(ae, arms, level=plan.safety.level, methods=plan.safety.methods,
+                   min_studies=plan.safety.min_studies)
+    all_studies = sheets["studies"]
+    labels = {_t(k): _t(v) or _t(k) for k, v in zip(all_studies["study"], all_studies["label"])}
+    arm_labels = {(_t(s), _t(a)): _t(lab) or _t(a) for s, a, lab in
+                  zip(arms["study"], arms["arm"], arms["label"] if "label" in arms else arms["arm"])}
+    return Synthesis(plan=plan, analyses=analyses, availability=availability, safety=safety,
+                     labels=labels, arm_labels=arm_labels)

@@ -1,0 +1,314 @@
+"""Markdown pipe tables for the review, from the sheets, the synthesis and the ledger.
+
+Every table goes through `pipe_table`, so cells are escaped and empty cells are written
+the same way everywhere. Numbers: effects and their limits with 2 decimals, proportions
+as percentages with 1 decimal, counts as whole numbers. Nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..data.cells import is_blank as is_empty
+from .synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED, P_ONLY,
+                        PERCENT, POOLED, SINGLE, TIMEPOINT, study_order)
+
+EMPTY = "—"
+NOT_REPORTED_TEXT = "not reported"
+NOT_REPORTED_SHORT = "NR"  # in the wide characteristics table; its caption spells it out
+MINUS = "-"
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+
+def cell(x, empty: str = EMPTY) -> str:
+    """Text for one cell: pipes escaped, line breaks flattened, empty as `empty`."""
+    if is_empty(x):
+        return empty
+    text = " ".join(str(x).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def num(x, digits: int = 2, empty: str = EMPTY) -> str:
+    """A number with a fixed count of decimals (no "-0.00")."""
+    if is_empty(x):
+        return empty
+    x = float(x)
+    if not math.isfinite(x):
+        return empty
+    text = f"{x:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text
+
+
+def count(x, empty: str = EMPTY) -> str:
+    if is_empty(x):
+        return empty
+    x = float(x)
+    return str(int(x)) if x.is_integer() else f"{x:g}"
+
+
+def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
+    if is_empty(lb) or is_empty(ub) or not (math.isfinite(float(lb)) and math.isfinite(float(ub))):
+        return empty
+    return f"{num(lb, digits)} to {num(ub, digits)}"
+
+
+def pipe_table(headers, rows, align=None) -> str:
+    """A pipe table; `align` is one of l, r, c per column (default l).
+
+    The dashes of the rule line follow the column's longest cell (capped) and longest word, because
+    pandoc sizes wide tables in proportion to them: short codes get narrow columns and
+    prose gets room, instead of every column getting the same width.
+    """
+    headers = [cell(h, "") for h in headers]
+    align = list(align or "l" * len(headers))
+    if len(align) != len(headers):
+        raise ValueError("align needs one letter per column")
+    body = []
+    for row in rows:
+        row = list(row)
+        if len(row) != len(headers):
+            raise ValueError(f"row has {len(row)} cells for {len(headers)} columns")
+        body.append([c if isinstance(c, str) and c else cell(c) for c in row])
+    widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)])
+    # left alignment is explicit, else Typst centres "default" columns
+    rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
+    lines = ["| " + " | ".join(headers) + " |",
+             "| " + " | ".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines) + "\n"
+
+
+LINE_CHARS = 100  # characters of table text that fit across the page, roughly
+
+
+def _rule_widths(columns: list[list[str]]) -> list[int]:
+    """Dashes per column: each column gets its longest word, and the room left on a line
+    goes to the columns with long text, in proportion to what they could use."""
+    least = [max((len(w) for c in col for w in c.split()), default=0) + 2 for col in columns]
+    wanted = [max(lo, min(max((len(c) for c in col), default=0), 40)) for lo, col in zip(least, columns)]
+    spare = LINE_CHARS - sum(least)
+    extra = sum(w - lo for w, lo in zip(wanted, least))
+    if sum(wanted) <= LINE_CHARS or spare <= 0 or extra == 0:
+        return wanted if sum(wanted) <= LINE_CHARS else least
+    return [lo + round(spare * (w - lo) / extra) for w, lo in zip(wanted, least)]
+
+
+def _t(x) -> str:
+    return "" if is_empty(x) else str(x).strip()
+
+
+# --- study characteristics ----------------------------------------------------------------
+
+DESIGN_WORDS = {"rct": "RCT", "non_randomised": "non-randomised", "single_group": "single group",
+                "crossover": "crossover", "case_report": "case report",
+                "single_session": "single session"}
+
+
+def _n_text(study, s, arms) -> str:
+    arm_n = [a for a in arms.loc[arms["study"].map(_t) == study, "n_randomised"]]
+    known = len(arm_n) > 1 and all(not is_empty(n) for n in arm_n)
+    per_arm = "/".join(count(n) for n in arm_n) if known else ""
+    if not is_empty(s.get("n_total")):
+        analysed = s.get("n_analysed_total")
+        extra = per_arm or (f"{count(analysed)} analysed" if not is_empty(analysed) else "")
+        return count(s["n_total"]) + (f" ({extra})" if extra else "")
+    if not is_empty(s.get("n_analysed_total")):
+        return f"{count(s['n_analysed_total'])} analysed"
+    return per_arm
+
+
+def study_characteristics(sheets, cite: bool = False) -> str:
+    """Table 1 of the review: one row per included study, unidentified slots included."""
+    studies = study_order(sheets["studies"])
+    arms = sheets["arms"]
+    rows = []
+    for _, s in studies.iterrows():
+        key, label = _t(s["study"]), _t(s["label"]) or _t(s["study"])
+        if _t(s.get("identified")) == "no":
+            rows.append([cell(f"{label} (not identified)")] + [EMPTY] * 9)
+            continue
+        protocol = _t(s.get("protocol_family"))
+        if not is_empty(s.get("frequency_hz")):
+            protocol += f", {count(s['frequency_hz'])} Hz"
+        if not is_empty(s.get("intensity")):
+            protocol += f", {count(s['intensity'])}% {_t(s.get('intensity_reference'))}".rstrip()
+        coil = _t(s.get("coil_type"))
+        if coil and not is_empty(s.get("coil_size_mm")):
+            coil += f" {count(s['coil_size_mm'])} mm"
+        target = "; ".join(filter(None, [_t(s.get("target")), coil and f"{coil} coil"]))
+        # outcome codes read as words (10MWT_time -> 10MWT time) so they can wrap
+        outcomes = ", ".join(o.strip().replace("_", " ") for o in _t(s.get("outcomes_measured")).split(";")
+                             if o.strip())
+        study_cell = f"{label} [@{key}]" if cite else label
+        values = [study_cell, DESIGN_WORDS.get(_t(s.get("design")), _t(s.get("design"))),
+                  _t(s.get("phase")).replace("-", " or "), _n_text(key, s, arms), protocol.replace("+", " + "), target,
+                  count(s.get("sessions"), "") , _t(s.get("combined_therapy")),
+                  _t(s.get("control")), outcomes]
+        rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
+    headers = ["Study", "Design", "Phase", "n (per arm)", "Protocol", "Target / coil", "Sessions",
+               "Combined therapy", "Control", "Outcomes"]
+    return pipe_table(headers, rows, "lllrllrlll")
+
+
+# --- safety -------------------------------------------------------------------------------
+
+STATUS_WORDS = {"reported": "reported", "reported_none": "none (stated)",
+                "not_reported": NOT_REPORTED_TEXT}
+
+
+def _events(events, at_risk) -> str:
+    if is_empty(events):
+        return EMPTY
+    return f"{count(events)}/{count(at_risk, '?')}"
+
+
+def safety_by_study(synth) -> str:
+    """Adverse events per study and arm as recorded, then the studies that report none."""
+    per = synth.safety.per_study
+    # Rows the tally derives from a study-wide "none" statement repeat it once per term;
+    # the statement itself (event "any") is shown instead.
+    per = per[~per["status"].astype(str).str.endswith("(any)")]
+    rows = []
+    for _, r in per.iterrows():
+        study, arm = _t(r["study"]), _t(r["arm"])
+        arm_text = synth.arm_labels.get((study, arm), arm) if arm else "whole study"
+        rows.append([cell(synth.labels.get(study, study)), cell(arm_text), cell(r["role"]),
+                     cell(r["event"]), _events(r["events"], r["at_risk"]),
+                     cell(r["severity"]), STATUS_WORDS.get(_t(r["status"]), cell(r["status"]))])
+    shown = set(per["study"].map(_t))
+    missing = synth.safety.missing
+    for study in dict.fromkeys(missing["study"].map(_t)):
+        if study and study not in shown:
+            rows.append([cell(synth.labels.get(study, study)), "whole study", EMPTY, "any", EMPTY,
+                         EMPTY, NOT_REPORTED_TEXT])
+    return pipe_table(["Study", "Arm", "Role", "Event", "Participants with event / at risk",
+                       "Severity", "Status"], rows, "lllllll")
+
+
+def safety_totals(synth) -> str:
+    """Per event term and arm role: events over participants at risk, proportion and exact CI."""
+    tot = synth.safety.totals
+    level = synth.safety.level
+    rows = []
+    for _, r in tot.iterrows():
+        prop = num(100 * r["proportion"], 1) if not is_empty(r["proportion"]) else EMPTY
+        ci = (interval(100 * r["ci_lb"], 100 * r["ci_ub"], 1)
+              if not is_empty(r["ci_lb"]) else EMPTY)
+        rows.append([cell(r["event"]), cell(r["role"]), _events(r["events"], r["at_risk"]),
+                     count(r["studies"]), prop, ci, cell(r["note"])])
+    return pipe_table(["Event", "Arms", "Events / at risk", "Studies", "Proportion (%)",
+                       f"{level:g}% CI (exact, %)", "Note"], rows, "llrrrrl")
+
+
+# --- results ------------------------------------------------------------------------------
+
+def _note(a) -> str:
+    parts = []
+    if a.exploratory:
+        parts.append("exploratory: " + a.rationale)
+    if a.status == SINGLE:
+        parts.append(f"one study ({', '.join(a.effects['label'])}), {a.participants} participants: "
+                     "not pooled; imprecise and unreplicated")
+    elif a.status == POOLED:
+        parts.append(f"{a.k} studies, {a.participants} participants")
+    elif a.reason:
+        parts.append(a.reason)
+    follow = a.effects.loc[a.effects["note"].astype(str).str.contains("follow-up"), "label"]
+    if len(follow):
+        parts.append("follow-up rather than end-of-treatment value for " + ", ".join(follow))
+    return "; ".join(parts)
+
+
+def results_summary(synth) -> str:
+    """One row per planned outcome: k, participants, effect with CI and PI, I^2, a note."""
+    rows = []
+    for a in synth.analyses:
+        effect = ci = pi = i2 = EMPTY
+        if a.status == POOLED and a.result is not None:
+            r = a.result
+            effect, ci, pi, i2 = num(r.estimate), interval(r.ci_lb, r.ci_ub), \
+                interval(r.pi_lb, r.pi_ub), f"{num(r.i2, 0)}%"
+        elif a.status == SINGLE:
+            e = a.effects.iloc[0]
+            effect, ci = num(e["yi"]), interval(e["ci_lb"], e["ci_ub"])
+        rows.append([cell(a.label), a.measure, count(a.k), count(a.participants) if a.k else EMPTY,
+                     effect, ci, pi, i2, cell(a.status), cell(_note(a))])
+    level = synth.analyses[0].level if synth.analyses else 95
+    return pipe_table(["Outcome", "Measure", "Studies", "Participants", "Effect",
+                       f"{level:g}% CI", f"{level:g}% PI", "I²", "Status", "Note"],
+                      rows, "llrrrrrrll")
+
+
+REASON_CODES = {
+    NOT_REPORTED: "NR", P_ONLY: "P", NARRATIVE: "W", PERCENT: "%", TIMEPOINT: "T",
+    NO_CONTROL: "NC", NOT_IDENTIFIED: "NI", INCOMPLETE: "INC",
+}
+
+
+def data_availability(synth, include_exploratory: bool = False) -> str:
+    """Studies by planned outcome: `yes` when the study contributes, else a reason code."""
+    av = synth.availability
+    outcomes = [o for o in synth.plan.outcomes if include_exploratory or not o.exploratory]
+    studies = list(dict.fromkeys(av["study"]))
+    look = {(r.study, r.outcome): r for r in av.itertuples(index=False)}
+    rows = []
+    for s in studies:
+        row = [cell(synth.labels.get(s, s))]
+        for o in outcomes:
+            r = look[(s, o.id)]
+            row.append("yes" if r.contributes == "yes" else REASON_CODES.get(r.reason, cell(r.reason)))
+        rows.append(row)
+    table = pipe_table(["Study"] + [o.id.replace("_", " ") for o in outcomes], rows,
+                       "l" + "c" * len(outcomes))
+    legend = "; ".join(f"{code}: {reason}" for reason, code in REASON_CODES.items())
+    return table + "\n" + f"yes: contributes; {legend}.\n"
+
+
+def ledger_table(ledger_df: pd.DataFrame) -> str:
+    rows = [[cell(r.claim_id), cell(r.section), cell(r.description), cell(r.published),
+             cell(r.reproduced), cell(r.status), cell(r.explanation)]
+            for r in ledger_df.itertuples(index=False)]
+    return pipe_table(["Claim", "Section", "What the review states", "Published", "From the sheets",
+                       "Status", "Explanation"], rows, "lllrrll")
+
+
+def plan_table(plan) -> str:
+    rows = []
+    for o in plan.outcomes:
+        model = f"{o.estimator}, {'Hartung-Knapp' if o.hartung_knapp else 'z'}, {o.level:g}% CI"
+        tp = "end of treatment" + (", else earliest follow-up" if o.timepoint.fallback == "earliest_follow_up" else "")
+        rows.append([cell(o.label), cell(", ".join(o.codes)), o.measure,
+                     cell(", ".join(o.data_forms).replace("_", " ")), tp, cell(model),
+                     count(o.min_studies), "yes" if o.exploratory else "no"])
+    return pipe_table(["Outcome", "Codes", "Measure", "Data accepted", "Time point", "Model",
+                       "Minimum studies", "Exploratory"], rows, "lllllllc")
+
+
+SEARCH_KINDS = {"database": "database", "register": "register", "website": "website",
+                "organisation": "organisation", "citation_searching": "citation searching"}
+
+
+def search_date(date, qualifier) -> str:
+    """"2024-03-01" with its qualifier as a reader says it: "before 2024-03-01", "2024-02-15"."""
+    if not _t(date):
+        return "not reported"
+    return f"before {_t(date)}" if _t(qualifier) == "before" else _t(date)
+
+
+def search_table(sheets) -> str:
+    """The search as PRISMA 2020 items 6 and 7 ask: each source, its string, date and limits."""
+    rows = []
+    for _, r in sheets["search"].iterrows():
+        rows.append([cell(r["source_name"]), SEARCH_KINDS.get(_t(r["kind"]), cell(r["kind"])),
+                     cell(r["query"], empty="none (not a string search)" if _t(r["kind"]) == "citation_searching"
+                          else "not reported"),
+                     search_date(r["date_searched"], r["date_qualifier"]),
+                     cell(r["limits"], empty="none reported")])
+    return pipe_table(["Source", "Kind", "Search string", "Date searched", "Limits"], rows, "lllll")
