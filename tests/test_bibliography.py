@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.data.bibliography import check_bibliography, citations, load_bibliography
+from analysis.data.bibliography import (bibliography_warnings, check_bibliography, check_sources, citations,
+                                        load_bibliography, missing_fields)
 from analysis.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +102,159 @@ def test_every_author_year_citation_of_the_seed_has_an_entry(bib):
         assert matches, f"{surname} {year}"
         found.add((ascii_name, year))
     assert len(found) >= 75
+
+
+# ---- completeness and provenance ---------------------------------------------------------------
+
+FIXTURE_BIB = """@article{bi2001,
+  author  = {Bi, Guo-Qiang and Poo, Mu-Ming},
+  title   = {Synaptic modification by correlated activity: Hebb's postulate revisited},
+  journal = {Annual Review of Neuroscience},
+  year    = {2001},
+  volume  = {24},
+  pages   = {139--166},
+  doi     = {10.1146/annurev.neuro.24.1.139}
+}
+
+@article{kim2014,
+  author  = {Kim, Won-Seok and Jung, Se Hee and Oh, Min Kyun},
+  title   = {A pilot study},
+  journal = {Journal of Rehabilitation Medicine},
+  year    = {2014},
+  volume  = {46},
+  number  = {5},
+  note    = {Bibliographic details incomplete: pages and DOI not found.}
+}
+
+@misc{xia2022,
+  author  = {Xia and others},
+  year    = {2022},
+  note    = {Bibliographic details incomplete: the publication could not be identified.}
+}
+
+@book{roe2010,
+  author    = {{World Stroke Organization}},
+  title     = {A book},
+  publisher = {Elsevier},
+  year      = {2010}
+}
+"""
+
+
+def _write(tmp_path, bib=FIXTURE_BIB, sources=None):
+    path = tmp_path / "references.bib"
+    path.write_text(bib, encoding="utf-8")
+    if sources is not None:
+        (tmp_path / "references-sources.csv").write_text(sources, encoding="utf-8")
+    return path
+
+
+def test_missing_fields_by_entry_type(tmp_path):
+    entries = load_bibliography(_write(tmp_path))
+    assert missing_fields(entries["bi2001"]) == []
+    assert missing_fields(entries["kim2014"]) == ["pages", "doi"]
+    assert missing_fields(entries["xia2022"]) == ["title", "howpublished or url or doi", "author list cut short ('others')"]
+    assert missing_fields(entries["roe2010"]) == []  # a group author in braces needs no initials
+    surnames = load_bibliography(_write(tmp_path, FIXTURE_BIB.replace("Bi, Guo-Qiang and Poo, Mu-Ming", "Bi and Poo")))
+    assert missing_fields(surnames["bi2001"]) == ["no given names for Bi"]
+
+
+def test_warnings_name_line_key_and_what_is_missing(tmp_path):
+    assert [str(w) for w in bibliography_warnings(_write(tmp_path))] == [
+        "references.bib:11:kim2014: incomplete: pages; doi",
+        "references.bib:21:xia2022: incomplete: title; howpublished or url or doi; author list cut short ('others')",
+    ]
+
+
+def test_sources_file_rows_are_checked_and_unsourced_fields_warned(tmp_path):
+    sources = ("key,fields,source,location\n"
+               "bi2001,author title journal year volume pages doi,https://doi.org/10.1146/annurev.neuro.24.1.139,record\n"
+               "kim2014,author title journal year volume,https://example.org/kim,abstract page\n"
+               "kim2014,number issn,https://example.org/kim,\n"
+               "nobody2000,title,https://example.org,page 1\n")
+    path = _write(tmp_path, sources=sources)
+    problems, warnings = check_sources(path)
+    assert [str(p) for p in problems] == [
+        "references-sources.csv:4:location: empty: every field needs a source and where in it",
+        "references-sources.csv:4:fields: kim2014 has no field issn (issn)",
+        "references-sources.csv:5:key: not an entry of references.bib (nobody2000)",
+    ]
+    assert [str(w) for w in warnings] == [
+        "references.bib:21:xia2022: no source in references-sources.csv for author, year",
+        "references.bib:27:roe2010: no source in references-sources.csv for author, title, publisher, year",
+    ]
+    # a file with another header is one problem, and no file at all is nothing to check
+    (tmp_path / "references-sources.csv").write_text("key,source\n", encoding="utf-8")
+    assert [str(p) for p in check_sources(path)[0]] == [
+        "references-sources.csv:1: header must be key,fields,source,location (key,source)"]
+    (tmp_path / "references-sources.csv").unlink()
+    assert check_sources(path) == ([], [])
+
+
+def test_validate_prints_warnings_without_failing(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    shutil.copytree(ROOT / "tests" / "broken" / "_base", root)
+    shutil.copy(ROOT / "extraction" / "datapackage.json", root / "extraction" / "datapackage.json")
+    bib = root / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n@misc{gamma2022, author = {Gamma}, year = {2022}}\n",
+                   encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "validate", "--root", str(root)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok: ")
+    assert proc.stderr.splitlines() == [
+        "warning: references.bib:15:gamma2022: incomplete: title; howpublished or url or doi; no given names for Gamma",
+        "1 warning about references.bib",
+    ]
+    # a provenance row for an entry that does not exist fails validation
+    (root / "references-sources.csv").write_text("key,fields,source,location\nzeta2019,title,x,y\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "validate", "--root", str(root)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == "references-sources.csv:2:key: not an entry of references.bib (zeta2019)"
+
+
+# ---- the reference style, as both engines use it -------------------------------------------------
+
+STYLE = "author-date-initials.csl"
+
+
+def test_the_project_names_its_bundled_style():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert config["csl"] == STYLE and (ROOT / STYLE).is_file()
+
+
+def test_builtin_renderer_formats_references_with_the_style(tmp_path):
+    """The built-in engine's own pandoc call, with `csl:` read from _quarto.yml as Quarto reads it."""
+    import shutil
+
+    from analysis.render.builtin import Builder
+
+    root = tmp_path / "p"
+    root.mkdir()
+    _write(root)
+    shutil.copy(ROOT / STYLE, root / STYLE)
+    (root / "_quarto.yml").write_text(f"bibliography: references.bib\ncsl: {STYLE}\n", encoding="utf-8")
+    (root / "review.qmd").write_text("---\ntitle: T\n---\n\nText.\n", encoding="utf-8")
+    build = tmp_path / "build"
+    build.mkdir()
+    builder = Builder(root, build)
+    assert builder.metadata("html")["csl"] == str(root / STYLE)
+    body = ("As @bi2001 argued [@kim2014; @xia2022; @roe2010].\n\n"
+            "# References\n\n::: {#refs}\n:::\n")
+    builder.pandoc("html", body, build / "out.html")
+    html = (build / "out.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).replace("&amp;", "&")
+    assert "As Bi and Poo (2001) argued (Kim et al., 2014; Xia et al., 2022; World Stroke Organization, 2010)." in text
+    assert ("Bi, G.-Q. and Poo, M.-M. (2001). Synaptic Modification by Correlated Activity: Hebb’s Postulate Revisited. "
+            "Annual Review of Neuroscience, 24, 139–166. https://doi.org/10.1146/annurev.neuro.24.1.139") in text
+    assert ("Kim, W.-S., Jung, S. H., and Oh, M. K. (2014). A Pilot Study. Journal of Rehabilitation Medicine, 46(5). "
+            "Bibliographic details incomplete: pages and DOI not found.") in text
+    assert "World Stroke Organization (2010). A Book. Elsevier." in text
+    assert "Bi, and Poo" not in text and "Bi, G.-Q., and" not in text
+    assert '<a href="https://doi.org/10.1146/annurev.neuro.24.1.139">' in html

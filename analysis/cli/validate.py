@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..errors import ReviewError
@@ -28,10 +29,17 @@ def _root(arg: str | None) -> Path:
 
 
 def run(args) -> int:
-    from ..data.validate import check_sheets, validate_project
+    from ..data.bibliography import bibliography_warnings
+    from ..data.validate import BIB_FILE, check_sheets, validate_project
 
     root = _root(args.root)
     problems = validate_project(root)
+    # Incomplete references are reported, not failed: some cannot be completed from any source.
+    warnings = bibliography_warnings(root / BIB_FILE)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if warnings:
+        print(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} about {BIB_FILE}", file=sys.stderr)
     for p in problems:
         print(p)
     if problems:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bibliography import bib_keys, check_bibliography
+from .bibliography import bib_keys, check_bibliography, check_sources
 from .schema import Problem, resources
 from .sheets import RawSheet, read_project
 
@@ -243,7 +243,7 @@ def validate_project(root, check_citations: bool = True) -> list[Problem]:
     root = Path(root)
     _, problems = check_sheets(root)
     qmd = root / QMD_FILE if check_citations else None
-    return problems + check_bibliography(root / BIB_FILE, qmd) + _claims(root)
+    return problems + check_bibliography(root / BIB_FILE, qmd) + check_sources(root / BIB_FILE)[0] + _claims(root)
 
 
 def _claims(root: Path) -> list[Problem]:

@@ -71,14 +71,14 @@ SEARCH = [
 BIB = """@article{alpha2020,
   author = {Alpha, Ann and Other, Otto},
   title = {A trial},
-  journal = {Journal},
+  journal = {Journal}, volume = {1}, pages = {1--9}, doi = {10.0000/alpha2020},
   year = {2020}
 }
 
 @article{beta2021,
   author = {Beta, Bob},
   title = {Another trial},
-  journal = {Journal},
+  journal = {Journal}, volume = {2}, pages = {10--19}, doi = {10.0000/beta2021},
   year = {2021}
 }
 """
