@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analysis import figures
-from analysis.figures._common import NothingToDraw, overlapping_pairs, text_boxes
+from analysis.figures._common import NothingToDraw, overlapping_pairs
 from analysis.data.plan import load_plan
 from analysis.data.load import load_sheets
 from analysis.review.synthesis import synthesise
@@ -72,7 +72,7 @@ def test_safety_plot_rows_follow_the_tally(synth):
     known = totals[totals["at_risk"].notna() & (totals["at_risk"] > 0)]
     # one point per event term and arm role with a known number at risk, at its percentage
     assert sorted(p["x"] for p in layout.points) == pytest.approx(sorted(100 * known["proportion"]), abs=1e-9)
-    assert overlapping_pairs(text_boxes(fig, layout.texts)) == []
+    assert overlapping_pairs(layout.text_boxes()) == []  # drawn first, so the legend is placed
 
 
 def test_i2_upper_bound_at_the_search_limit_is_marked(synth):

@@ -92,6 +92,13 @@ def test_safety_plot_shows_tally_proportions():
     assert "5/35" in strings and "2" in strings
     assert "Headache: active 5/35" in layout.alt
     assert overlapping_pairs(layout.text_boxes()) == []
+    # the legend names each arm role drawn, with the marker and colour of its points
+    assert [e["label"] for e in layout.legend] == ["Active", "Control", "All arms"]
+    for e in layout.legend:
+        drawn = {(p["marker"], p["colour"]) for p in layout.points if p["label"] == e["label"]}
+        assert drawn == {(e["marker"], e["colour"])}
+    shown = [t.get_text() for t in layout.fig.legends[0].get_texts()]
+    assert shown == ["Active", "Control", "All arms"]
 
 
 def test_safety_plot_unknown_denominator_has_no_point_and_empty_raises():
@@ -104,6 +111,7 @@ def test_safety_plot_unknown_denominator_has_no_point_and_empty_raises():
     control = next(r for r in layout.rows if r["label"] == "Control")
     assert active["est"] is None and control["est"] == pytest.approx(100 / 34)
     assert [p["label"] for p in layout.points] == ["Control"]
+    assert [e["label"] for e in layout.legend] == ["Control"]  # only roles with a drawn point
     strings = [x.get_text() for x in layout.texts if x.get_position()[1] == active["y"]]
     assert "5/?" in strings and "at risk unknown" in strings
     only_unknown = t.totals[t.totals["role"] != "control"]

@@ -14,6 +14,7 @@ from ._common import TextBox, new_figure, row_axes, text_boxes, text_width_in
 MARGIN_IN = 0.12
 GAP_IN = 0.2
 FOOTER_IN = 0.55
+LEGEND_IN = 0.24  # one line of legend under the axis label
 
 
 @dataclass
@@ -21,9 +22,10 @@ class RowChartLayout:
     fig: Figure
     ax: Any
     rows: list[dict] = field(default_factory=list)  # label, y, est, lb, ub, texts
-    points: list[dict] = field(default_factory=list)  # label, x, y
+    points: list[dict] = field(default_factory=list)  # label, x, y, marker, colour
     whiskers: list[dict] = field(default_factory=list)  # label, y, x0, x1
     reference: tuple[float, float, float] | None = None  # estimate, ci_lb, ci_ub
+    legend: list[dict] = field(default_factory=list)  # label, marker, colour
     texts: list = field(default_factory=list)
     alt: str = ""
 
@@ -44,8 +46,11 @@ def row_chart(
     null: float | None = None,
     title: str | None = None,
     plot_width_in: float = 2.6,
+    legend: Sequence[tuple[str, str, str]] = (),
 ) -> RowChartLayout:
-    """Rows: dicts with label, and optional bold, indent, est, lb, ub, colour, marker, cells (one per header)."""
+    """Rows: dicts with label, and optional bold, indent, est, lb, ub, colour, marker, cells (one per header).
+
+    `legend`: (label, marker, colour) entries, drawn in one line under the axis label."""
     fig = new_figure()
     kw = {"fontsize": style.FONT_SIZE}
     n = len(rows) + 1
@@ -65,8 +70,9 @@ def row_chart(
         rights.append(x)
     width = x + MARGIN_IN
     top = MARGIN_IN + (0.3 if title else 0.0)
+    footer = FOOTER_IN + (LEGEND_IN if legend else 0.0)
     height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=plot_width_in, width_in=width, top_in=top,
-                              footer_in=FOOTER_IN, n_rows=n, xlim=xlim)
+                              footer_in=footer, n_rows=n, xlim=xlim)
     layout = RowChartLayout(fig=fig, ax=ax, reference=reference)
 
     def put(xin, y, s, ha="left", **extra):
@@ -97,8 +103,9 @@ def row_chart(
             lo, hi = max(r["lb"], xlim[0]), min(r["ub"], xlim[1])
             ax.plot([lo, hi], [y, y], color=colour, lw=0.9, zorder=2)
             layout.whiskers.append({"label": r["label"], "y": y, "x0": lo, "x1": hi})
-        ax.plot([est], [y], marker=r.get("marker", "s"), ms=r.get("ms", 4.5), color=colour, mew=0, zorder=3)
-        layout.points.append({"label": r["label"], "x": est, "y": y})
+        marker = r.get("marker", "s")
+        ax.plot([est], [y], marker=marker, ms=r.get("ms", 4.5), color=colour, mew=0, zorder=3)
+        layout.points.append({"label": r["label"], "x": est, "y": y, "marker": marker, "colour": colour})
     if ticks is not None:
         ax.set_xticks(list(ticks[0]), list(ticks[1]))
     else:
@@ -106,6 +113,16 @@ def row_chart(
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel(xlabel)
+    if legend:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], ls="none", marker=m, ms=4.5, mew=0, color=c, label=lab) for lab, m, c in legend]
+        # centred under the plot, in figure fraction so a tight bounding box moves it with the rest
+        leg = fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False,
+                         bbox_to_anchor=((x_plot + plot_width_in / 2) / width, MARGIN_IN / 2 / height),
+                         fontsize=style.FONT_SIZE, handletextpad=0.3, columnspacing=1.2, borderpad=0.2)
+        layout.legend = [{"label": lab, "marker": m, "colour": c} for lab, m, c in legend]
+        layout.texts.extend(leg.get_texts())
     if title:
         layout.texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.FONT_SIZE + 1, fontweight="bold"))
     return layout

@@ -27,7 +27,7 @@ def safety_plot(tally, *, roles=("active", "control", "total"), title: str | Non
     totals = totals[totals["role"].isin(roles)]
     if totals.empty or totals["proportion"].notna().sum() == 0:
         raise NothingToDraw("no adverse event has a known number at risk")
-    rows = []
+    rows, drawn = [], set()
     for event in dict.fromkeys(totals["event"]):
         rows.append({"label": str(event).replace("_", " ").capitalize(), "bold": True})
         sub = totals[totals["event"] == event]
@@ -37,6 +37,8 @@ def safety_plot(tally, *, roles=("active", "control", "total"), title: str | Non
                 continue
             r = rec.iloc[0]
             known = np.isfinite(r["proportion"])
+            if known:
+                drawn.add(role)
             count = f"{_count(r['events'])}/{_count(r['at_risk'])}" if known else f"{_count(r['events'])}/?"
             rows.append(
                 {
@@ -65,6 +67,8 @@ def safety_plot(tally, *, roles=("active", "control", "total"), title: str | Non
         xlabel=f"Participants with the event, % (exact {fmt_num(level, 0)}% CI)",
         null=0.0,
         title=title,
+        # the arms' markers and colours, for the rows whose proportion is drawn
+        legend=[(ROLE_NAMES.get(r, str(r)), ROLE_MARKERS.get(r, "o"), style.ARM_COLOURS.get(r, style.POOLED_COLOUR)) for r in roles if r in drawn],
     )
     events = list(dict.fromkeys(totals["event"]))
     parts, current = [], None
