@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from analysis.errors import InputError
-from analysis.data.plan import load_plan, parse_plan
+from analysis.data.plan import load_plan, parse_plan, study_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +61,7 @@ def test_unknown_keys_and_values_name_their_path(raw, edit, path):
     bad = yaml.safe_load(yaml.safe_dump(raw))
     edit(bad)
     with pytest.raises(InputError) as err:
-        parse_plan(bad)
+        parse_plan(bad, study_columns(ROOT))
     assert f": {path}:" in str(err.value) or str(err.value).startswith(f"analysis_plan.yml: {path}")
 
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "lock": ("analysis.cli.lock", "rewrite numbers.lock after an intended change, showing what moved"),
     "diff": ("analysis.cli.diff", "the numbers at a git revision against now, as sentences for a changelog"),
     "reconcile": ("analysis.cli.reconcile", "compare two reviewers' extraction folders cell by cell"),
+    "new": ("analysis.cli.new", "create a new review project (empty sheets, or --example)"),
 }
 
 

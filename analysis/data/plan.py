@@ -18,13 +18,23 @@ from ..errors import InputError
 
 PLAN_FILE = "analysis_plan.yml"
 
-MEASURES = ("MD", "SMD")
-FORMS = ("change", "post", "contrast", "percent_change")
+CONTINUOUS = ("MD", "SMD")
+BINARY = ("RR", "OR", "RD")
+MEASURES = (*CONTINUOUS, *BINARY, "GEN")
+RATIO_MEASURES = ("RR", "OR")  # pooled on the log scale, reported as ratios
+FORMS = ("change", "post", "contrast", "percent_change", "events")
+# Which data forms each kind of measure can be computed from.
+FORMS_FOR = {**{m: ("change", "post", "contrast", "percent_change") for m in CONTINUOUS},
+             **{m: ("events", "contrast") for m in BINARY}, "GEN": ("contrast",)}
 TIMEPOINT_CLASSES = ("end_of_treatment", "follow_up", "during_treatment", "baseline")
+PREFERRED_TIMEPOINTS = ("end_of_treatment", "follow_up", "during_treatment")
 FALLBACKS = ("earliest_follow_up", "none")
 ESTIMATORS = ("REML", "ML", "DL", "HE", "FE")
+# Inverse-variance pooling of the studies' effects (`estimator` decides random or fixed
+# effect), or the 2x2-table methods: Mantel-Haenszel (RR, OR, RD) and Peto (OR).
+POOLING = ("inverse_variance", "mantel_haenszel", "peto")
+CONTINUITY_TO = ("only0", "all", "if0all", "none")
 MULTI_ARM = ("combine_active", "exclude")
-SUBGROUP_VARIABLES = ("protocol_family", "phase", "coil_type", "scope", "limb_focus", "design")
 SAFETY_METHODS = ("MH_RD", "PETO_OR")
 SAFETY_STUDIES = ("included", "all_in_sheet")
 
@@ -33,7 +43,12 @@ FORM_WORDS = {
     "post": "value after treatment",
     "contrast": "between-arm contrast with its SE or CI",
     "percent_change": "percent change from baseline",
+    "events": "events and participants per arm (2x2 table)",
 }
+POOLING_WORDS = {"inverse_variance": "inverse variance", "mantel_haenszel": "Mantel-Haenszel",
+                 "peto": "Peto"}
+TIMEPOINT_WORDS = {"end_of_treatment": "the end of treatment", "follow_up": "follow-up",
+                   "during_treatment": "during treatment"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,25 @@ class SubgroupPlan:
     by: str
     min_per_group: int
     label: str
+
+
+@dataclass(frozen=True)
+class MetaRegressionPlan:
+    by: str            # a numeric column of studies.csv
+    label: str
+    min_studies: int   # studies with a value needed to fit it
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """Zero-cell rule for 2x2 tables; None fields mean metafor's default for the method."""
+    add: float | None = None
+    to: str | None = None
+    drop00: bool | None = None
+
+    def kwargs(self) -> dict:
+        return {k: v for k, v in (("add", self.add), ("to", self.to), ("drop00", self.drop00))
+                if v is not None}
 
 
 @dataclass(frozen=True)
@@ -64,6 +98,17 @@ class OutcomePlan:
     min_studies: int
     exploratory: bool
     rationale: str
+    pooling: str = "inverse_variance"
+    continuity: Continuity = field(default_factory=Continuity)
+
+    @property
+    def binary(self) -> bool:
+        return self.measure in BINARY
+
+    @property
+    def log_scale(self) -> bool:
+        """Pooled on the log scale and reported as a ratio (RR, OR)."""
+        return self.measure in RATIO_MEASURES
 
 
 @dataclass(frozen=True)
@@ -85,6 +130,9 @@ class AnalysisPlan:
     subgroups: tuple[SubgroupPlan, ...]
     safety: SafetyPlan
     timepoint_labels: dict = field(default_factory=dict)  # study or "any_study" -> label -> class
+    meta_regression: tuple[MetaRegressionPlan, ...] = ()
+    # columns of studies.csv shown in the characteristics table, in order (empty: the table's default)
+    characteristics: tuple[str, ...] = ()
 
     def outcome(self, outcome_id: str) -> OutcomePlan:
         for o in self.outcomes:
@@ -106,26 +154,37 @@ class AnalysisPlan:
         lines = ["**Pre-specified analysis plan** (`analysis_plan.yml`).", ""]
         if d is not None:
             hk = "with" if d.hartung_knapp else "without"
+            prefer = TIMEPOINT_WORDS[d.timepoint.prefer]
+            model = ("Fixed-effect (inverse-variance) model" if d.estimator == "FE" else
+                     f"Random-effects model, {d.estimator} estimate of the between-study variance")
             lines += [
-                f"- Random-effects model, {d.estimator} estimate of the between-study variance, "
+                f"- {model}, "
                 f"{hk} the Hartung-Knapp adjustment; {d.level:g}% confidence and prediction intervals.",
                 f"- An outcome is pooled when at least {d.min_studies} studies give usable data; "
                 "otherwise the single study is shown alone or the outcome is reported as having no usable data.",
-                "- Time point: the end of treatment; "
+                f"- Time point: {prefer}; "
                 + ("when a study reports the outcome only later, its earliest follow-up is used and flagged."
                    if d.timepoint.fallback == "earliest_follow_up"
-                   else "a study without an end-of-treatment value does not contribute."),
+                   else f"a study without a value at {prefer} does not contribute."),
             ]
         lines += [
-            "- Multi-arm trials: " + ("active cerebellar arms are combined into one group against the control."
+            "- Multi-arm trials: " + ("the active arms are combined into one group against the control."
                                       if self.multi_arm == "combine_active"
                                       else "trials with more than one active arm do not contribute."),
-            "- Percent change from baseline is not on the scale's units and is never mixed with "
-            "absolute change in a primary analysis.",
         ]
+        if any(o.measure in CONTINUOUS for o in self.outcomes):
+            lines.append("- Percent change from baseline is not on the scale's units and is never mixed with "
+                         "absolute change in a primary analysis.")
+        if any(o.binary for o in self.outcomes):
+            lines.append("- Binary outcomes: from each arm's events and participants (2x2 tables), zero "
+                         "cells handled as metafor does unless the plan says otherwise; risk and odds "
+                         "ratios are pooled on the log scale and reported as ratios.")
         for s in self.subgroups:
             lines.append(f"- Subgroups by {s.label}, run only with at least {s.min_per_group} "
                          "studies in each of two or more groups.")
+        for m in self.meta_regression:
+            lines.append(f"- Meta-regression on {m.label}, run when at least {m.min_studies} "
+                         "pooled studies report it.")
         methods = " and ".join({"MH_RD": "Mantel-Haenszel risk difference",
                                 "PETO_OR": "Peto odds ratio"}[m] for m in self.safety.methods)
         scope = ("the included studies" if self.safety.studies == "included"
@@ -139,7 +198,9 @@ class AnalysisPlan:
             forms = ", ".join(FORM_WORDS[f] for f in o.data_forms)
             direction = "higher is better" if o.higher_is_better else "lower is better"
             kind = "exploratory: " + o.rationale if o.exploratory else "main analysis"
-            cells = [o.label, o.measure, forms, direction, kind]
+            measure = o.measure if o.pooling == "inverse_variance" else \
+                f"{o.measure} ({POOLING_WORDS[o.pooling]})"
+            cells = [o.label, measure, forms, direction, kind]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -181,6 +242,12 @@ def _int(value, path, minimum):
     return value
 
 
+def _number(value, path, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        _fail(path, f"expected a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
 def _level(value, path):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 50 <= value < 100:
         _fail(path, f"expected a confidence level between 50 and 100, got {value!r}")
@@ -208,16 +275,27 @@ def _list(value, path, allowed=None):
     return tuple(out)
 
 
-_ANALYSIS_KEYS = ("measure", "data_forms", "timepoint", "estimator", "hartung_knapp", "level",
-                  "min_studies")
+_REQUIRED_DEFAULTS = ("measure", "data_forms", "timepoint", "estimator", "hartung_knapp", "level",
+                      "min_studies")
+_ANALYSIS_KEYS = (*_REQUIRED_DEFAULTS, "pooling", "continuity")
 _OUTCOME_KEYS = ("id", "label", "codes", "higher_is_better", "exploratory", "rationale",
                  *_ANALYSIS_KEYS)
 
 
 def _timepoint(value, path):
     _mapping(value, path, ("prefer", "fallback"), ("prefer", "fallback"))
-    return TimepointRule(_choice(value["prefer"], f"{path}.prefer", ("end_of_treatment",)),
+    return TimepointRule(_choice(value["prefer"], f"{path}.prefer", PREFERRED_TIMEPOINTS),
                          _choice(value["fallback"], f"{path}.fallback", FALLBACKS))
+
+
+def _continuity(value, path) -> Continuity:
+    if value is None:
+        return Continuity()
+    _mapping(value, path, ("add", "to", "drop00"))
+    return Continuity(
+        add=_number(value["add"], f"{path}.add", 0) if "add" in value else None,
+        to=_choice(value["to"], f"{path}.to", CONTINUITY_TO) if "to" in value else None,
+        drop00=_bool(value["drop00"], f"{path}.drop00") if "drop00" in value else None)
 
 
 def _outcome(raw, path, defaults) -> OutcomePlan:
@@ -248,6 +326,20 @@ def _outcome(raw, path, defaults) -> OutcomePlan:
     if "percent_change" in forms and measure == "MD" and not exploratory:
         _fail(at("data_forms"), "percent change is not on the scale's units; "
               "an MD from it must be exploratory")
+    wrong = [f for f in forms if f not in FORMS_FOR[measure]]
+    if wrong:
+        # reported where the outcome departs from the defaults, so the fix is found there
+        where = at("measure") if "measure" in raw and "data_forms" not in raw else at("data_forms")
+        _fail(where, f"measure {measure} cannot be computed from {', '.join(wrong)}; "
+              f"it needs {' or '.join(FORMS_FOR[measure])}")
+    pooling = _choice(merged.get("pooling", "inverse_variance"), at("pooling"), POOLING)
+    if pooling == "mantel_haenszel" and measure not in BINARY:
+        _fail(at("pooling"), f"Mantel-Haenszel pools 2x2 tables (RR, OR or RD), not {measure}")
+    if pooling == "peto" and measure != "OR":
+        _fail(at("pooling"), f"Peto's method gives an odds ratio; the measure is {measure}")
+    if pooling != "inverse_variance" and "contrast" in forms:
+        _fail(at("data_forms"), f"{POOLING_WORDS[pooling]} pooling needs 2x2 tables; "
+              "a contrast has none (use events only, or inverse_variance)")
     return OutcomePlan(
         id=oid,
         label=_text(raw["label"], f"{path}.label"),
@@ -262,22 +354,46 @@ def _outcome(raw, path, defaults) -> OutcomePlan:
         min_studies=_int(merged["min_studies"], at("min_studies"), 1),
         exploratory=exploratory,
         rationale=rationale,
+        pooling=pooling,
+        continuity=_continuity(merged.get("continuity"), at("continuity")),
     )
 
 
-def parse_plan(raw) -> AnalysisPlan:
-    """Check a plan already read from YAML and build the AnalysisPlan."""
+DEFAULT_SAFETY = {"events": "as_in_sheet", "studies": "included", "methods": ["MH_RD", "PETO_OR"],
+                  "min_studies": 2, "level": 95,
+                  "rule": "an event term is pooled when at least two studies report it in both arms "
+                          "with known numbers at risk; a term a study did not report is missing, never zero"}
+
+
+def _column(value, path, columns, numeric=False):
+    """A column of studies.csv; checked against the schema's columns when they are known."""
+    name = _text(value, path)
+    if columns is not None:
+        allowed = [c for c, kind in columns.items() if not numeric or kind in ("integer", "number")]
+        if name not in allowed:
+            what = "a numeric column of studies.csv" if numeric else "a column of studies.csv"
+            _fail(path, f"unknown value {name!r}; expected {what}: {', '.join(allowed)}")
+    return name
+
+
+def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
+    """Check a plan already read from YAML and build the AnalysisPlan.
+
+    `study_columns` (name -> schema type of each studies.csv column) lets subgroups,
+    meta-regressions and characteristics be checked against the sheet's columns.
+    """
     top = ("version", "title", "defaults", "multi_arm", "timepoint_labels", "outcomes",
-           "subgroups", "safety")
-    _mapping(raw, "", top, top)
+           "subgroups", "meta_regression", "characteristics", "safety")
+    _mapping(raw, "", top, ("version", "title", "defaults", "outcomes"))
     if raw["version"] != 1:
         _fail("version", f"unknown value {raw['version']!r}; allowed: 1")
-    defaults = _mapping(raw["defaults"], "defaults", _ANALYSIS_KEYS, _ANALYSIS_KEYS)
-    multi_arm = _choice(raw["multi_arm"], "multi_arm", MULTI_ARM)
+    defaults = _mapping(raw["defaults"], "defaults", _ANALYSIS_KEYS, _REQUIRED_DEFAULTS)
+    multi_arm = _choice(raw.get("multi_arm", "combine_active"), "multi_arm", MULTI_ARM)
 
     labels = {}
-    _mapping(raw["timepoint_labels"], "timepoint_labels", tuple(raw["timepoint_labels"] or ()))
-    for study, mapping in raw["timepoint_labels"].items():
+    raw_labels = raw.get("timepoint_labels") or {}
+    _mapping(raw_labels, "timepoint_labels", tuple(raw_labels))
+    for study, mapping in raw_labels.items():
         p = f"timepoint_labels.{study}"
         _mapping(mapping, p, tuple(mapping or ()))
         labels[str(study)] = {str(k): _choice(v, f"{p}.{k}", TIMEPOINT_CLASSES)
@@ -292,17 +408,35 @@ def parse_plan(raw) -> AnalysisPlan:
             _fail(f"outcomes[{i}].id", f"repeated id {oid!r}")
 
     subgroups = []
-    if not isinstance(raw["subgroups"], list):
+    raw_sub = raw.get("subgroups", [])
+    if not isinstance(raw_sub, list):
         _fail("subgroups", "expected a list")
-    for i, s in enumerate(raw["subgroups"]):
+    for i, s in enumerate(raw_sub):
         p = f"subgroups[{i}]"
         _mapping(s, p, ("by", "label", "min_per_group"), ("by", "label", "min_per_group"))
-        subgroups.append(SubgroupPlan(_choice(s["by"], f"{p}.by", SUBGROUP_VARIABLES),
+        subgroups.append(SubgroupPlan(_column(s["by"], f"{p}.by", study_columns),
                                       _int(s["min_per_group"], f"{p}.min_per_group", 1),
                                       _text(s["label"], f"{p}.label")))
 
+    metareg = []
+    raw_mr = raw.get("meta_regression", [])
+    if not isinstance(raw_mr, list):
+        _fail("meta_regression", "expected a list")
+    for i, m in enumerate(raw_mr):
+        p = f"meta_regression[{i}]"
+        _mapping(m, p, ("by", "label", "min_studies"), ("by", "label"))
+        metareg.append(MetaRegressionPlan(_column(m["by"], f"{p}.by", study_columns, numeric=True),
+                                          _text(m["label"], f"{p}.label"),
+                                          _int(m.get("min_studies", 3), f"{p}.min_studies", 3)))
+
+    characteristics = ()
+    if raw.get("characteristics") is not None:
+        characteristics = _list(raw["characteristics"], "characteristics")
+        for i, c in enumerate(characteristics):
+            _column(c, f"characteristics[{i}]", study_columns)
+
     skeys = ("events", "studies", "methods", "min_studies", "level", "rule")
-    s = _mapping(raw["safety"], "safety", skeys, skeys)
+    s = _mapping(raw.get("safety", DEFAULT_SAFETY), "safety", skeys, skeys)
     safety = SafetyPlan(_choice(s["events"], "safety.events", ("as_in_sheet",)),
                         _choice(s["studies"], "safety.studies", SAFETY_STUDIES),
                         _list(s["methods"], "safety.methods", SAFETY_METHODS),
@@ -311,7 +445,21 @@ def parse_plan(raw) -> AnalysisPlan:
                         _text(s["rule"], "safety.rule"))
     return AnalysisPlan(version=1, title=_text(raw["title"], "title"), multi_arm=multi_arm,
                         outcomes=outcomes, subgroups=tuple(subgroups), safety=safety,
-                        timepoint_labels=labels)
+                        timepoint_labels=labels, meta_regression=tuple(metareg),
+                        characteristics=characteristics)
+
+
+def study_columns(root) -> dict | None:
+    """studies.csv's columns and their types from the project's schema, or None without one."""
+    from .schema import resources
+
+    try:
+        res = resources(root).get("studies")
+    except InputError:
+        return None
+    if res is None:
+        return None
+    return {f["name"]: f.get("type", "string") for f in res["schema"]["fields"]}
 
 
 def load_plan(root) -> AnalysisPlan:
@@ -327,4 +475,4 @@ def load_plan(root) -> AnalysisPlan:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise InputError(f"{PLAN_FILE}: not valid YAML{where}") from None
-    return parse_plan(raw)
+    return parse_plan(raw, study_columns(root))

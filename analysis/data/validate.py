@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bibliography import bib_keys, check_bibliography, check_sources
-from .schema import Problem, resources
+from .schema import Problem, load_package, resources
 from .sheets import RawSheet, read_project
 
 __all__ = ["Problem", "validate_project", "check_sheets"]
@@ -76,6 +76,7 @@ def _provenance(sheet: RawSheet) -> list[Problem]:
 
 
 def _studies_rules(sheets: dict[str, RawSheet], keys: set[str] | None) -> list[Problem]:
+    """`keys`: the references.bib keys every identified study key must be (None: no such rule)."""
     studies, arms = sheets.get("studies"), sheets.get("arms")
     problems = []
     if studies is None or not studies.readable:
@@ -83,7 +84,8 @@ def _studies_rules(sheets: dict[str, RawSheet], keys: set[str] | None) -> list[P
     if keys is not None:
         for row in studies.rows:
             key = row.raw.get("study", "")
-            if key and row.raw.get("identified") == "yes" and key not in keys:
+            # a review without an `identified` column counts every study as identified
+            if key and row.raw.get("identified", "yes") == "yes" and key not in keys:
                 problems.append(Problem(studies.file, row.line, "study", f"not a key of {BIB_FILE}", key))
     if arms is None or not arms.readable:
         return problems
@@ -152,7 +154,14 @@ def _outcome_rules(sheet: RawSheet) -> list[Problem]:
             problems.append(Problem(f, line, "contrast", f"outside its confidence interval [{lo_t}, {hi_t}]", raw["contrast"]))
         if form == "contrast" and raw.get("contrast_measure", "") == "" and "contrast_measure" in sheet.header:
             problems.append(Problem(f, line, "contrast_measure", "required when form is contrast"))
+        ev, n = v.get("events"), v.get("n")
+        if ev is not None and n is not None and ev > n:
+            problems.append(Problem(f, line, "events", f"larger than n {n}", raw["events"]))
         note_missing = "note" in sheet.header and raw.get("note", "") == ""
+        if note_missing and form == "events":
+            empty = [c for c in ("events", "n") if c in sheet.header and raw.get(c, "") == ""]
+            if empty:
+                problems.append(Problem(f, line, "note", f"required to say why {' and '.join(empty)} is empty"))
         if note_missing and form in ("post", "change", "percent_change"):
             empty = [c for c in ("mean", "sd") if raw.get(c, "") == ""]
             if empty:
@@ -231,7 +240,9 @@ def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
         problems += _provenance(sheet)
         if name in SHEET_RULES:
             problems += SHEET_RULES[name](sheet)
-    problems += _studies_rules(sheets, bib_keys(root / BIB_FILE))
+    # The package says whether study keys are citation keys (the default) or any identifier.
+    cite = load_package(root).get("x-study-keys", "citation") == "citation"
+    problems += _studies_rules(sheets, bib_keys(root / BIB_FILE) if cite else None)
     problems += _prisma_total(sheets)
     order = {s.file: i for i, s in enumerate(sheets.values())}
     problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row or 0))

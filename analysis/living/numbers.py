@@ -33,6 +33,9 @@ POOL_FIELDS = ("estimate", "se", "ci_lb", "ci_ub", "pval", "pi_lb", "pi_ub", "ta
                "tau2_ci_lb", "tau2_ci_ub", "tau2_ci_ub_capped", "i2", "i2_ci_lb", "i2_ci_ub", "q", "q_pval")
 STUDY_FIELDS = ("yi", "ci_lb", "ci_ub", "weight")
 SUBGROUP_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "status")
+SUBGROUP_TEST_FIELDS = ("groups", "q", "df", "pval")
+METAREG_FIELDS = ("k", "intercept", "slope", "slope_se", "slope_ci_lb", "slope_ci_ub", "slope_pval",
+                  "qm", "qm_df", "qm_pval", "tau2", "i2", "r2", "status")
 SAFETY_FIELDS = ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")
 SAFETY_POOLED_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "exp_estimate", "exp_ci_lb", "exp_ci_ub", "pval", "i2")
 # Columns of studies.csv counted by value among the included studies.
@@ -94,6 +97,11 @@ def _analyses(syn, out: dict) -> None:
         out[f"{base}.participants"] = a.participants
         out[f"{base}.status"] = a.status
         out[f"{base}.studies"] = ", ".join(a.studies)
+        if a.pooling != "inverse_variance":
+            out[f"{base}.pooling"] = a.pooling
+        if a.log_scale:
+            # estimates and limits of RR and OR are kept as log ratios, as metafor reports them
+            out[f"{base}.scale"] = "log"
         # An outcome that is not pooled has no pooled numbers; they appear as "added"
         # once enough studies contribute.
         if a.result is not None:
@@ -106,6 +114,12 @@ def _analyses(syn, out: dict) -> None:
             sg = f"{base}.subgroup.{_part(g['by'])}.{_part(g['group'])}"
             for f in SUBGROUP_FIELDS:
                 out[f"{sg}.{f}"] = g[f]
+        for _, t in a.subgroup_tests.iterrows():
+            for f in SUBGROUP_TEST_FIELDS:
+                out[f"{base}.subgroup_test.{_part(t['by'])}.{f}"] = t[f]
+        for _, m in a.metaregression.iterrows():
+            for f in METAREG_FIELDS:
+                out[f"{base}.metareg.{_part(m['by'])}.{f}"] = m[f]
 
 
 def _availability(syn, out: dict) -> None:
@@ -136,7 +150,7 @@ def _safety(syn, out: dict) -> None:
 
 def _studies(sheets, out: dict) -> None:
     st = sheets["studies"]
-    included = st[[_text(v) != "no" for v in st["included"]]] if "included" in st else st
+    included = st[st["included"].map(_text) != "no"] if "included" in st else st
     out["studies.in_sheet"] = len(st)
     out["studies.included"] = len(included)
     if "identified" in included:

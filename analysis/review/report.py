@@ -169,21 +169,37 @@ def fmt_interval(lb, ub, digits: int = 2) -> str:
     return f"{fmt_num(lb, digits)} to {fmt_num(ub, digits)}"
 
 
+RATIO_MEASURES = ("RR", "OR")
+
+
+def natural(measure: str, x):
+    """A value on the scale a reader sees: exp() of a log risk or odds ratio, else as it is."""
+    if _blank(x):
+        return x
+    return math.exp(float(x)) if str(measure).upper() in RATIO_MEASURES else x
+
+
 def fmt_effect(result, digits: int = 2) -> str:
-    """A pooled result: "SMD 0.42 (95% CI −0.18 to 1.03)"."""
+    """A pooled result: "SMD 0.42 (95% CI −0.18 to 1.03)"; a risk or odds ratio as a ratio."""
     level = f"{float(result.level):g}"
-    return (f"{result.measure} {fmt_num(result.estimate, digits)} "
-            f"({level}% CI {fmt_interval(result.ci_lb, result.ci_ub, digits)})")
+    m = result.measure
+    return (f"{m} {fmt_num(natural(m, result.estimate), digits)} "
+            f"({level}% CI {fmt_interval(natural(m, result.ci_lb), natural(m, result.ci_ub), digits)})")
 
 
 def fmt_heterogeneity(result) -> str:
-    """"I² = 27%, τ² = 0.05" for a pooled result."""
-    return f"I\u00b2 = {float(result.i2):.0f}%, \u03c4\u00b2 = {fmt_num(result.tau2)}"
+    """"I² = 27%, τ² = 0.05" for a pooled result (no τ² for a common-effect method such as
+    Mantel-Haenszel, which estimates none)."""
+    text = f"I\u00b2 = {float(result.i2):.0f}%"
+    tau2 = result.tau2
+    return text if _blank(tau2) or not math.isfinite(float(tau2)) else f"{text}, \u03c4\u00b2 = {fmt_num(tau2)}"
 
 
 def fmt_prediction(result, digits: int = 2) -> str:
     level = f"{float(result.level):g}"
-    return f"{level}% prediction interval {fmt_interval(result.pi_lb, result.pi_ub, digits)}"
+    m = result.measure
+    return (f"{level}% prediction interval "
+            f"{fmt_interval(natural(m, result.pi_lb), natural(m, result.pi_ub), digits)}")
 
 
 def study_effect(analysis, study: str, digits: int = 2) -> str:
@@ -193,8 +209,9 @@ def study_effect(analysis, study: str, digits: int = 2) -> str:
         raise LookupError(f"{study} does not contribute to {analysis.outcome}")
     e = eff.iloc[0]
     level = f"{float(analysis.level):g}"
-    return (f"{analysis.measure} {fmt_num(e['yi'], digits)} "
-            f"({level}% CI {fmt_interval(e['ci_lb'], e['ci_ub'], digits)})")
+    m = analysis.measure
+    return (f"{m} {fmt_num(natural(m, e['yi']), digits)} "
+            f"({level}% CI {fmt_interval(natural(m, e['ci_lb']), natural(m, e['ci_ub']), digits)})")
 
 
 def arm_mean_sd(sheets: Mapping, study: str, arm: str, outcome: str, timepoint: str,

@@ -17,10 +17,12 @@ import pandas as pd
 from scipy import stats
 
 from ..data.cells import is_blank as _blank, text as _t
+from ..stats.binary import mantel_haenszel, peto
 from ..stats.effects import escalc, from_contrast
 from ..errors import InputError, StatsError
 from ..data.plan import AnalysisPlan, OutcomePlan
 from ..stats.pooling import PoolResult, rma
+from ..stats.subgroups import metareg
 from ..stats.safety import SafetyTally, tally
 
 # Why a study does not contribute to an outcome (the `reason` column of `availability`).
@@ -36,12 +38,20 @@ INCOMPLETE = "incomplete arm data"
 POOLED, SINGLE, TOO_FEW, NO_DATA, FAILED = (
     "pooled", "single study", "too few studies", "no usable data", "not pooled")
 
+# ai, ci: events in the active and control arms (2x2 tables), metafor's names.
 EFFECT_COLUMNS = ["study", "label", "year", "code", "timepoint", "timepoint_class", "form",
-                  "m1", "sd1", "n1", "m2", "sd2", "n2", "yi", "vi", "se", "ci_lb", "ci_ub",
+                  "m1", "sd1", "n1", "m2", "sd2", "n2", "ai", "ci", "yi", "vi", "se", "ci_lb", "ci_ub",
                   "weight", "note"]
+# Outcome columns that a review's schema may leave out; absent, they are empty.
+OPTIONAL_OUTCOME_COLUMNS = ("mean", "sd", "n", "events", "contrast_measure", "contrast", "ci_lb",
+                            "ci_ub", "se")
 AVAILABILITY_COLUMNS = ["study", "label", "outcome", "outcome_label", "exploratory",
                         "contributes", "reason", "detail", "timepoint", "form"]
 SUBGROUP_COLUMNS = ["by", "group", "k", "studies", "estimate", "ci_lb", "ci_ub", "status"]
+SUBGROUP_TEST_COLUMNS = ["by", "groups", "q", "df", "pval"]
+# One row per planned meta-regression: the moderator's coefficient, QM, residual tau^2, R^2.
+METAREG_COLUMNS = ["by", "k", "studies", "intercept", "slope", "slope_se", "slope_ci_lb",
+                   "slope_ci_ub", "slope_pval", "qm", "qm_df", "qm_pval", "tau2", "i2", "r2", "status"]
 
 
 @dataclass
@@ -61,6 +71,10 @@ class OutcomeAnalysis:
     reason: str
     level: float
     subgroups: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUBGROUP_COLUMNS))
+    pooling: str = "inverse_variance"
+    log_scale: bool = False  # yi, estimate and limits are log ratios; report exp() of them
+    subgroup_tests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUBGROUP_TEST_COLUMNS))
+    metaregression: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=METAREG_COLUMNS))
 
 
 @dataclass
@@ -103,7 +117,7 @@ def _need(sheets, name, columns):
 
 def study_order(studies: pd.DataFrame) -> pd.DataFrame:
     """Included studies, by year then key; slots without a year come last."""
-    inc = studies[[_t(v) != "no" for v in studies["included"]]] if "included" in studies else studies
+    inc = studies[studies["included"].map(_t) != "no"] if "included" in studies else studies
     keyed = inc.assign(_y=[_f(v) if not _blank(v) else math.inf for v in inc["year"]],
                        _k=[_t(v) for v in inc["study"]])
     return keyed.sort_values(["_y", "_k"], kind="stable").drop(columns=["_y", "_k"])
@@ -125,6 +139,11 @@ def _combine(groups):
 
 def _arm_complete(r) -> bool:
     return all(not math.isnan(_f(r[c])) for c in ("mean", "sd", "n")) and _f(r["n"]) > 0
+
+
+def _events_complete(r) -> bool:
+    e, n = _f(r["events"]), _f(r["n"])
+    return not (math.isnan(e) or math.isnan(n)) and n > 0
 
 
 def _contrast_complete(r, measure) -> bool:
@@ -152,6 +171,13 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
                 if _contrast_complete(r, op.measure):
                     usable.append((tp, form, "contrast", r))
             continue
+        if form == "events":
+            by_arm = {_t(r["arm"]): r for _, r in grp.iterrows() if _events_complete(r)}
+            act = [(_f(by_arm[a]["events"]), _f(by_arm[a]["n"])) for a in actives if a in by_arm]
+            con = [(_f(by_arm[a]["events"]), _f(by_arm[a]["n"])) for a in controls if a in by_arm]
+            if act and con:
+                usable.append((tp, form, "counts", (act, con)))
+            continue
         by_arm = {_t(r["arm"]): r for _, r in grp.iterrows() if _arm_complete(r)}
         act = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in actives if a in by_arm]
         con = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in controls if a in by_arm]
@@ -169,32 +195,45 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
                 return None, NARRATIVE, "described in words, no numbers"
             return None, NOT_REPORTED, "no accepted data form (" + ", ".join(sorted(present)) + ")"
         has_numbers = any(not math.isnan(_f(v)) for v in accepted["mean"]) or \
-            any(not math.isnan(_f(v)) for v in accepted["contrast"])
+            any(not math.isnan(_f(v)) for v in accepted["contrast"]) or \
+            any(not math.isnan(_f(v)) for v in accepted["events"])
         other = {_t(m) for m in accepted["contrast_measure"]} - {"", op.measure}
         if other and not any(not math.isnan(_f(v)) for v in accepted["mean"]):
             return None, INCOMPLETE, (f"contrast given as {', '.join(sorted(other))}; "
                                       f"the plan needs {op.measure}")
+        if has_numbers and op.binary:
+            return None, INCOMPLETE, "events without n, or data for one arm only"
         if has_numbers:
             return None, INCOMPLETE, "means without SD or n, or data for one arm only"
         return None, NOT_REPORTED, "measured, but the values were not found"
 
     classed = [(plan.classify_timepoint(study, tp), tp, form, kind, payload)
                for tp, form, kind, payload in usable]
-    chosen = [c for c in classed if c[0] == "end_of_treatment"]
+    chosen = [c for c in classed if c[0] == op.timepoint.prefer]
     note = ""
     if not chosen and op.timepoint.fallback == "earliest_follow_up":
         follow = sorted((c for c in classed if c[0] == "follow_up"), key=lambda c: c[1])
         chosen = follow[:1]
-        note = "follow-up value: no end-of-treatment value reported"
+        note = f"follow-up value: no {op.timepoint.prefer.replace('_', '-')} value reported"
     if not chosen:
         labels = ", ".join(sorted({c[1] + (f" ({c[0]})" if c[0] else " (not classified in the plan)")
                                    for c in classed}))
         return None, TIMEPOINT, f"data only at {labels}"
     # Within the chosen time point, the plan's order of forms decides (change before post).
-    chosen.sort(key=lambda c: (op.data_forms.index(c[2]), c[3] != "arms"))
+    chosen.sort(key=lambda c: (op.data_forms.index(c[2]), c[3] == "contrast"))
     cls, tp, form, kind, payload = chosen[0]
-    rec = dict(study=study, timepoint=tp, timepoint_class=cls, form=form, note=note)
-    if kind == "arms":
+    rec = dict(study=study, timepoint=tp, timepoint_class=cls, form=form, note=note,
+               ai=math.nan, ci=math.nan)
+    if kind == "counts":
+        act, con = payload
+        for arms_, what in ((act, "active"), (con, "control")):
+            if len(arms_) > 1:
+                rec["note"] = "; ".join(filter(None, [rec["note"], f"{len(arms_)} {what} arms combined"]))
+        # several arms of one kind are one group: their events and participants add up
+        rec.update(ai=sum(e for e, _ in act), n1=sum(n for _, n in act),
+                   ci=sum(e for e, _ in con), n2=sum(n for _, n in con),
+                   m1=math.nan, sd1=math.nan, m2=math.nan, sd2=math.nan, kind="counts")
+    elif kind == "arms":
         act, con = payload
         if len(act) > 1:
             rec["note"] = "; ".join(filter(None, [note, f"{len(act)} active arms combined"]))
@@ -206,8 +245,10 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
     else:
         r = payload
         se = _f(r["se"])
+        # a ratio is given as a ratio with its limits; its SE (when given) is the log ratio's
         yi, vi = from_contrast(_f(r["contrast"]), ci_lb=_f(r["ci_lb"]), ci_ub=_f(r["ci_ub"]),
-                               se=None if math.isnan(se) else se)
+                               se=None if math.isnan(se) else se, level=op.level,
+                               log_scale=op.log_scale)
         arm_n = arm_n or {}
         # A contrast row has no arm means; the arms' sizes still count the participants.
         n1 = sum(arm_n.get(a, math.nan) for a in actives)
@@ -235,6 +276,16 @@ def _effects_frame(records, op: OutcomePlan, labels, years, codes_by_study) -> p
     if not records:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     df = pd.DataFrame(records)
+    for c in ("ai", "ci"):
+        if c not in df:
+            df[c] = math.nan
+    counts = df["kind"] == "counts"
+    if counts.any():
+        es = escalc(op.measure, ai=df.loc[counts, "ai"], n1i=df.loc[counts, "n1"],
+                    ci=df.loc[counts, "ci"], n2i=df.loc[counts, "n2"],
+                    labels=list(df.loc[counts, "study"]), **op.continuity.kwargs())
+        df.loc[counts, "yi"] = es.yi
+        df.loc[counts, "vi"] = es.vi
     arms = df["kind"] == "arms"
     if arms.any():
         es = escalc(op.measure, m1i=df.loc[arms, "m1"], sd1i=df.loc[arms, "sd1"],
@@ -255,33 +306,105 @@ def _effects_frame(records, op: OutcomePlan, labels, years, codes_by_study) -> p
     return df[EFFECT_COLUMNS].reset_index(drop=True)
 
 
+def _as_pool(b, measure: str) -> PoolResult:
+    """A Mantel-Haenszel or Peto result in PoolResult's fields: a common-effect model, so no
+    tau^2 and no prediction interval (metafor's rma.mh and rma.peto report neither)."""
+    nan = math.nan
+    return PoolResult(
+        measure=measure, method=b.method, k=b.k, level=b.level, test="z", estimate=b.estimate,
+        se=b.se, ci_lb=b.ci_lb, ci_ub=b.ci_ub, zval=b.zval, tval=nan, df=nan, pval=b.pval,
+        tau2=nan, tau2_ci_lb=nan, tau2_ci_ub=nan, tau=nan, i2=b.i2, h2=b.h2, i2_ci_lb=nan,
+        i2_ci_ub=nan, q=b.q, q_df=b.q_df, q_pval=b.q_pval, pi_lb=nan, pi_ub=nan,
+        yi=b.yi, vi=b.vi, weights=b.weights, labels=tuple(b.labels))
+
+
+def pool(op: OutcomePlan, effects: pd.DataFrame) -> PoolResult:
+    """The studies of `effects` pooled as the plan says (inverse variance, MH or Peto)."""
+    labels = list(effects["label"])
+    if op.pooling == "inverse_variance":
+        return rma(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float),
+                   method=op.estimator, hk=op.hartung_knapp, level=op.level, labels=labels,
+                   measure=op.measure)
+    ai, ci = effects["ai"].to_numpy(float), effects["ci"].to_numpy(float)
+    bi, di = effects["n1"].to_numpy(float) - ai, effects["n2"].to_numpy(float) - ci
+    kw = op.continuity.kwargs()
+    if op.pooling == "mantel_haenszel":
+        b = mantel_haenszel(ai, bi, ci, di, measure=op.measure, level=op.level, labels=labels, **kw)
+    else:
+        b = peto(ai, bi, ci, di, level=op.level, labels=labels, **kw)
+    return _as_pool(b, op.measure)
+
+
+def _study_values(studies: pd.DataFrame, column: str, keys) -> list:
+    """One studies.csv column's values for the given study keys (None where empty or absent)."""
+    if column not in studies.columns:
+        return [None for _ in keys]
+    by_key = dict(zip(studies["study"].map(_t), studies[column]))
+    return [None if _blank(by_key.get(k)) else by_key.get(k) for k in keys]
+
+
 def _subgroups(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame, studies: pd.DataFrame):
-    rows = []
-    attrs = studies.set_index(studies["study"].map(_t))
+    rows, tests = [], []
     for sg in plan.subgroups:
-        groups = {}
-        for _, e in effects.iterrows():
-            value = _t(attrs.loc[e["study"], sg.by]) if sg.by in attrs.columns else ""
-            groups.setdefault(value or "not reported", []).append(e)
+        groups: dict[str, list[int]] = {}
+        for i, v in enumerate(_study_values(studies, sg.by, effects["study"])):
+            groups.setdefault(_t(v) or "not reported", []).append(i)
         big = {g: v for g, v in groups.items() if len(v) >= sg.min_per_group and g != "not reported"}
         feasible = len(big) >= 2
+        pooled = {}
         for g in sorted(groups):
-            members = groups[g]
-            row = dict(by=sg.by, group=g, k=len(members),
-                       studies=", ".join(m["label"] for m in members),
+            members = effects.iloc[groups[g]]
+            row = dict(by=sg.by, group=g, k=len(members), studies=", ".join(members["label"]),
                        estimate=math.nan, ci_lb=math.nan, ci_ub=math.nan)
             if feasible and g in big:
-                res = rma([m["yi"] for m in members], [m["vi"] for m in members],
-                          method=op.estimator, hk=op.hartung_knapp, level=op.level,
-                          labels=[m["label"] for m in members], measure=op.measure)
-                row.update(estimate=res.estimate, ci_lb=res.ci_lb, ci_ub=res.ci_ub, status=POOLED)
+                try:
+                    res = pool(op, members)
+                    pooled[g] = res
+                    row.update(estimate=res.estimate, ci_lb=res.ci_lb, ci_ub=res.ci_ub, status=POOLED)
+                except StatsError as exc:
+                    row["status"] = f"not pooled: {exc}"
             elif feasible:
                 row["status"] = f"fewer than {sg.min_per_group} studies in the group"
             else:
                 row["status"] = (f"not run: needs {sg.min_per_group} or more studies in each of "
                                  "two or more groups")
             rows.append(row)
-    return pd.DataFrame(rows, columns=SUBGROUP_COLUMNS)
+        if len(pooled) >= 2:
+            # the test for subgroup differences: fixed-effect Q across the subgroup estimates,
+            # metafor's rma(estimates, sei = ses, method = "FE")$QE (as stats.subgroups)
+            est = [r.estimate for r in pooled.values()]
+            var = [r.se ** 2 for r in pooled.values()]
+            q = rma(est, var, method="FE", labels=list(pooled))
+            tests.append(dict(by=sg.by, groups=len(pooled), q=q.q, df=q.q_df, pval=q.q_pval))
+    return (pd.DataFrame(rows, columns=SUBGROUP_COLUMNS),
+            pd.DataFrame(tests, columns=SUBGROUP_TEST_COLUMNS))
+
+
+def _metaregressions(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame,
+                     studies: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for m in plan.meta_regression:
+        values = [_f(v) for v in _study_values(studies, m.by, effects["study"])]
+        keep = [i for i, v in enumerate(values) if not math.isnan(v)]
+        row = dict(by=m.by, k=len(keep), studies=", ".join(effects["label"].iloc[keep]))
+        if op.pooling != "inverse_variance":
+            row["status"] = "not run: a meta-regression needs inverse-variance pooling"
+        elif len(keep) < m.min_studies:
+            row["status"] = f"not run: {len(keep)} studies report {m.by}; the plan needs {m.min_studies}"
+        else:
+            sub = effects.iloc[keep]
+            try:
+                r = metareg(sub["yi"].to_numpy(float), sub["vi"].to_numpy(float),
+                            np.array([values[i] for i in keep]), method=op.estimator,
+                            hk=op.hartung_knapp, level=op.level)
+                row.update(intercept=r.coef[0], slope=r.coef[1], slope_se=r.se[1],
+                           slope_ci_lb=r.ci_lb[1], slope_ci_ub=r.ci_ub[1], slope_pval=r.pval[1],
+                           qm=r.qm, qm_df=r.qm_df, qm_pval=r.qm_pval, tau2=r.tau2, i2=r.i2,
+                           r2=r.r2, status=POOLED)
+            except StatsError as exc:
+                row["status"] = f"not run: {exc}"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=METAREG_COLUMNS)
 
 
 def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows):
@@ -321,6 +444,15 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
                                timepoint=rec["timepoint"], form=rec["form"]))
 
     effects = _effects_frame(records, op, labels, years, codes_by_study)
+    if op.pooling == "inverse_variance" and len(effects):
+        # a 2x2 table left with a zero cell (no continuity correction) has no finite effect
+        bad = ~np.isfinite(effects["yi"].to_numpy(float))
+        for key in effects.loc[bad, "study"]:
+            for row in avail_rows:
+                if row["study"] == key and row["outcome"] == op.id:
+                    row.update(contributes="no", reason=INCOMPLETE,
+                               detail="a zero cell without continuity correction: no finite effect")
+        effects = effects[~bad].reset_index(drop=True)
     k = len(effects)
     participants = int(np.nansum(effects["n1"].astype(float)) + np.nansum(effects["n2"].astype(float))) if k else 0
     studies_used = tuple(effects["study"])
@@ -335,29 +467,38 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
         effects["weight"] = 100.0 if k == 1 else math.nan
     else:
         try:
-            result = rma(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float),
-                         method=op.estimator, hk=op.hartung_knapp, level=op.level,
-                         labels=list(effects["label"]), measure=op.measure)
+            result = pool(op, effects)
             status = POOLED
             effects["weight"] = np.asarray(result.weights, dtype=float)
+            if op.pooling != "inverse_variance":
+                # the study effects shown are the method's own (rma.mh's zero-cell rule)
+                effects["yi"], effects["vi"] = np.asarray(result.yi, float), np.asarray(result.vi, float)
+                z = stats.norm.isf((1 - op.level / 100) / 2)
+                effects["se"] = np.sqrt(effects["vi"])
+                effects["ci_lb"] = effects["yi"] - z * effects["se"]
+                effects["ci_ub"] = effects["yi"] + z * effects["se"]
         except StatsError as exc:
             status, reason = FAILED, str(exc)
-    sub = (_subgroups(op, plan, effects, studies) if status == POOLED
-           else pd.DataFrame(columns=SUBGROUP_COLUMNS))
+    sub, tests = ((_subgroups(op, plan, effects, studies)) if status == POOLED
+                  else (pd.DataFrame(columns=SUBGROUP_COLUMNS), pd.DataFrame(columns=SUBGROUP_TEST_COLUMNS)))
+    mr = (_metaregressions(op, plan, effects, studies) if status == POOLED
+          else pd.DataFrame(columns=METAREG_COLUMNS))
     return OutcomeAnalysis(
         outcome=op.id, label=op.label, measure=op.measure, exploratory=op.exploratory,
         rationale=op.rationale, k=k, studies=studies_used, participants=participants,
         result=result, effects=effects, higher_is_better=op.higher_is_better, status=status,
-        reason=reason, level=op.level, subgroups=sub)
+        reason=reason, level=op.level, subgroups=sub, pooling=op.pooling, log_scale=op.log_scale,
+        subgroup_tests=tests, metaregression=mr)
 
 
 def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
     """Every planned outcome analysed, study availability, and the safety tally."""
-    studies = study_order(_need(sheets, "studies", ("study", "label", "year", "identified")))
+    studies = study_order(_need(sheets, "studies", ("study", "label", "year")))
     arms = _need(sheets, "arms", ("study", "arm", "role"))
-    outcomes = _need(sheets, "outcomes", ("study", "arm", "outcome", "timepoint", "form", "mean",
-                                          "sd", "n", "contrast_measure", "contrast", "ci_lb",
-                                          "ci_ub", "se"))
+    outcomes = _need(sheets, "outcomes", ("study", "arm", "outcome", "timepoint", "form"))
+    lacking = [c for c in OPTIONAL_OUTCOME_COLUMNS if c not in outcomes.columns]
+    if lacking:
+        outcomes = outcomes.assign(**{c: pd.NA for c in lacking})
     avail_rows: list[dict] = []
     analyses = [_analyse_outcome(op, plan, studies, arms, outcomes, avail_rows)
                 for op in plan.outcomes]

@@ -157,6 +157,26 @@ def study_characteristics(sheets, cite: bool = False) -> str:
     return pipe_table(headers, rows, "lllrllrlll")
 
 
+def characteristics_table(sheets, columns, cite: bool = False, names: dict | None = None) -> str:
+    """One row per included study: its label, the given columns of studies.csv (the plan's
+    `characteristics`) and the arms' sizes. `names` gives a header per column (default: the
+    column's name in words)."""
+    studies = study_order(sheets["studies"])
+    arms = sheets["arms"]
+    names = names or {}
+    numeric = {c for c in columns if c in studies and str(studies[c].dtype) in ("Int64", "Float64")}
+    rows = []
+    for _, s in studies.iterrows():
+        key, label = _t(s["study"]), _t(s["label"]) or _t(s["study"])
+        values = [f"{label} [@{key}]" if cite else label]
+        values += [count(s.get(c), "") if c in numeric else _t(s.get(c)) for c in columns]
+        values.append(_n_text(key, s, arms))
+        rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
+    headers = ["Study"] + [names.get(c, c.replace("_", " ").capitalize()) for c in columns] + ["n (per arm)"]
+    align = "l" + "".join("r" if c in numeric else "l" for c in columns) + "r"
+    return pipe_table(headers, rows, align)
+
+
 # --- safety -------------------------------------------------------------------------------
 
 STATUS_WORDS = {"reported": "reported", "reported_none": "none (stated)",
@@ -226,24 +246,77 @@ def _note(a) -> str:
     return "; ".join(parts)
 
 
+def _natural(a, x):
+    """exp() of a log risk or odds ratio, so that the table shows the ratio itself."""
+    return x if not a.log_scale or is_empty(x) else math.exp(float(x))
+
+
 def results_summary(synth) -> str:
-    """One row per planned outcome: k, participants, effect with CI and PI, I^2, a note."""
+    """One row per planned outcome: k, participants, effect with CI and PI, I^2, a note.
+    Risk and odds ratios are shown as ratios (the numbers lock keeps their logarithms)."""
     rows = []
     for a in synth.analyses:
         effect = ci = pi = i2 = EMPTY
+        nat = lambda x, a=a: _natural(a, x)  # noqa: E731
         if a.status == POOLED and a.result is not None:
             r = a.result
-            effect, ci, pi, i2 = num(r.estimate), interval(r.ci_lb, r.ci_ub), \
-                interval(r.pi_lb, r.pi_ub), f"{num(r.i2, 0)}%"
+            effect, ci, pi, i2 = num(nat(r.estimate)), interval(nat(r.ci_lb), nat(r.ci_ub)), \
+                interval(nat(r.pi_lb), nat(r.pi_ub)), f"{num(r.i2, 0)}%"
         elif a.status == SINGLE:
             e = a.effects.iloc[0]
-            effect, ci = num(e["yi"]), interval(e["ci_lb"], e["ci_ub"])
-        rows.append([cell(a.label), a.measure, count(a.k), count(a.participants) if a.k else EMPTY,
+            effect, ci = num(nat(e["yi"])), interval(nat(e["ci_lb"]), nat(e["ci_ub"]))
+        measure = a.measure if a.pooling == "inverse_variance" else \
+            f"{a.measure} ({'MH' if a.pooling == 'mantel_haenszel' else 'Peto'})"
+        rows.append([cell(a.label), measure, count(a.k), count(a.participants) if a.k else EMPTY,
                      effect, ci, pi, i2, cell(a.status), cell(_note(a))])
     level = synth.analyses[0].level if synth.analyses else 95
     return pipe_table(["Outcome", "Measure", "Studies", "Participants", "Effect",
                        f"{level:g}% CI", f"{level:g}% PI", "I²", "Status", "Note"],
                       rows, "llrrrrrrll")
+
+
+def _p(p) -> str:
+    """"p = 0.394", "p < 0.001"."""
+    if is_empty(p) or not math.isfinite(float(p)):
+        return EMPTY
+    return "p < 0.001" if float(p) < 0.001 else f"p = {num(p, 3)}"
+
+
+def subgroup_table(synth) -> str:
+    """Every planned subgroup analysis of every pooled outcome: each group's estimate, then the
+    test for subgroup differences (fixed-effect Q across the group estimates)."""
+    rows = []
+    for a in synth.analyses:
+        tests = {t.by: t for t in a.subgroup_tests.itertuples(index=False)}
+        for by, groups in a.subgroups.groupby("by", sort=False):
+            for g in groups.itertuples(index=False):
+                rows.append([cell(a.label), cell(by), cell(g.group), count(g.k),
+                             num(_natural(a, g.estimate)), interval(_natural(a, g.ci_lb), _natural(a, g.ci_ub)),
+                             cell(g.status)])
+            t = tests.get(by)
+            if t is not None:
+                rows.append([cell(a.label), cell(by), "test for subgroup differences", count(t.groups),
+                             f"Q = {num(t.q)}, df = {count(t.df)}", _p(t.pval), ""])
+    level = synth.analyses[0].level if synth.analyses else 95
+    return pipe_table(["Outcome", "By", "Group", "Studies", "Effect", f"{level:g}% CI", "Status"],
+                      rows, "lllrrrl")
+
+
+def metaregression_table(synth) -> str:
+    """Every planned meta-regression: the moderator's slope (on the analysis scale: log ratio for
+    RR and OR), QM test, residual tau^2 and R^2 (metafor's pseudo-R^2)."""
+    rows = []
+    for a in synth.analyses:
+        for m in a.metaregression.itertuples(index=False):
+            scale = f"log {a.measure}" if a.log_scale else a.measure
+            slope = EMPTY if num(m.slope, 4) == EMPTY else f"{num(m.slope, 4)} ({scale})"
+            rows.append([cell(a.label), cell(m.by), count(m.k), slope,
+                         interval(m.slope_ci_lb, m.slope_ci_ub, 4),
+                         EMPTY if is_empty(m.qm) else f"{num(m.qm)} (df {count(m.qm_df)}), {_p(m.qm_pval)}",
+                         num(m.tau2, 4), EMPTY if is_empty(m.r2) else f"{num(m.r2, 1)}%", cell(m.status)])
+    level = synth.analyses[0].level if synth.analyses else 95
+    return pipe_table(["Outcome", "Moderator", "Studies", "Slope per unit", f"{level:g}% CI", "QM",
+                       "Residual τ²", "R²", "Status"], rows, "llrrrrrrl")
 
 
 REASON_CODES = {
