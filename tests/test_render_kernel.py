@@ -123,3 +123,45 @@ def test_failing_inline_expression_names_its_line(tmp_path):
         b.execute(b.scan())
     assert str(err.value) == ("inline expression `missing_name + 1` at review.qmd:5 failed: "
                               "NameError: name 'missing_name' is not defined")
+
+
+def _inline_error(tmp_path, expr: str) -> str:
+    (tmp_path / "review.qmd").write_text(f"---\ntitle: K\n---\n\nSome text.\n\nValue: `{{python}} {expr}`.\n",
+                                         encoding="utf-8")
+    (tmp_path / "build").mkdir()
+    b = Builder(tmp_path, tmp_path / "build")
+    with pytest.raises(RenderError) as err:
+        b.execute(b.scan())
+    return str(err.value)
+
+
+# Quarto leaves an inline expression whose value is empty in the text as code
+# (quarto-cli src/core/execute-inline.ts) and prints None as "None"; both are refused.
+@pytest.mark.parametrize("expr, message", [
+    ('""', 'review.qmd:7: inline expression `""` evaluates to an empty string, and Quarto then prints the '
+           'expression itself as code; compute the sentence in a cell with `#| output: asis`, or make the '
+           'expression return a non-empty value'),
+    ("None", "review.qmd:7: inline expression `None` evaluates to None, which Quarto prints as the word None; "
+             "return the text to show, or compute the sentence in a cell with `#| output: asis`"),
+    ('__import__("IPython").display.Markdown("")', 'review.qmd:7: inline expression '
+     '`__import__("IPython").display.Markdown("")` evaluates to an empty string, and Quarto then prints the '
+     'expression itself as code; compute the sentence in a cell with `#| output: asis`, or make the '
+     'expression return a non-empty value'),
+    ('__import__("pandas").DataFrame({"a": [1]})', 'review.qmd:7: inline expression '
+     '`__import__("pandas").DataFrame({"a": [1]})` gives a value with a text/html form, which Quarto inserts '
+     'raw into HTML or PDF; return a string (e.g. f"{...}")'),
+])
+def test_inline_value_quarto_would_not_show_is_refused(tmp_path, expr, message):
+    assert _inline_error(tmp_path, expr) == message
+
+
+def test_inline_string_is_shown_literally_as_under_quarto(tmp_path):
+    # jupyter-inline.ts: a quoted text/plain value loses its quotes and its markdown
+    # punctuation is escaped, so "*x*" prints with its asterisks under Quarto too
+    (tmp_path / "review.qmd").write_text(
+        "---\ntitle: K\n---\n\nA `{python} '*not emphasis* [x](y) 1.5'` and `{python} \"it's\"`.\n", encoding="utf-8")
+    (tmp_path / "build").mkdir()
+    b = Builder(tmp_path, tmp_path / "build")
+    a = b.scan()
+    b.execute(a)
+    assert "A \\*not emphasis\\* \\[x\\]\\(y\\) 1\\.5 and it's." in b.assemble("html", a)

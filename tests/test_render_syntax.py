@@ -61,6 +61,11 @@ def error_of(tmp_path, body, **kw) -> str:
     ("See [see @fig-a and @kim2014].\n\n![A](a.png){#fig-a}\n",
      "review.qmd:9: a cross-reference inside a citation bracket with other text is not supported"),
     ("# Again {#sec-intro}\n", "review.qmd:9: label `sec-intro` is used twice"),
+    # forms quarto-cli's execute-inline.ts does not evaluate (one backtick, one space, trimmed lookup)
+    ("A ``{python} 1`` b.\n", "review.qmd:9: inline code ``{python} 1`` is not evaluated by Quarto; write "
+                              "`{python} expr` with single backticks, one space after {python} and none at the end"),
+    ("A `{python}  1` b.\n", "review.qmd:9: inline code `{python}  1` is not evaluated by Quarto"),
+    ("A `{python} 1 ` b.\n", "review.qmd:9: inline code `{python} 1 ` is not evaluated by Quarto"),
 ])
 def test_unsupported_syntax_names_the_line(tmp_path, body, expected):
     assert error_of(tmp_path, body).startswith(expected)

@@ -145,6 +145,12 @@ class Builder:
                             if m.group(2) != "python":
                                 raise RenderError(f"{QMD}:{line_no}: inline `{{{m.group(2)}}}` code is not "
                                                   "supported; use `{python} expr`")
+                            if m.group(1) != "`" or not re.fullmatch(r"`\{python\}[ \t][^`\s](?:[^`]*[^`\s])?`", seg):
+                                # quarto-cli execute-inline.ts matches `{python} expr` with one
+                                # backtick, one space, and looks the value up by the trimmed text
+                                raise RenderError(f"{QMD}:{line_no}: inline code {seg} is not evaluated by Quarto; "
+                                                  "write `{python} expr` with single backticks, one space after "
+                                                  "{python} and none at the end")
                             a.inline.append((line_no, m.group(3)))
                         elif KNITR_INLINE_RE.fullmatch(seg):
                             raise RenderError(f"{QMD}:{line_no}: inline R code is not supported")
@@ -286,18 +292,20 @@ class Builder:
                         raise RenderError(f"cell {name} at {QMD}:{block.line} failed: {err}")
                     self.outputs[block.index] = outs
                     continue
+                # As Quarto: the expressions of one markdown stretch are evaluated together,
+                # after the cell before it.
                 last = block.first_line + len(block.lines) - 1
+                batch = []
                 while pending is not None and pending[0] <= last:
-                    line_no, expr = pending
+                    batch.append(pending)
+                    pending = next(inline_iter, None)
+                for (line_no, expr), result in zip(batch, k.expressions([e for _, e in batch])):
                     occ = inline_by_line.get(line_no, 0)
                     inline_by_line[line_no] = occ + 1
-                    outs = k.run(f"__review_inline(({expr}\n))")
-                    err = first_error(outs)
-                    if err:
+                    if result.get("status") != "ok":
+                        err = f"{result.get('ename', 'Error')}: {str(result.get('evalue', '')).strip()}".rstrip(": ")
                         raise RenderError(f"inline expression `{expr}` at {QMD}:{line_no} failed: {err}")
-                    self.inline_values[(line_no, occ)] = "".join(
-                        o.get("text", "") for o in outs if o.get("output_type") == "stream" and o.get("name") == "stdout")
-                    pending = next(inline_iter, None)
+                    self.inline_values[(line_no, occ)] = inline_markdown(expr, line_no, result.get("data") or {})
             self.timings["cells"] = time.perf_counter() - t_cells
         self.timings["kernel stop"] = k.stop_seconds
 
@@ -678,6 +686,40 @@ class Builder:
             self.timings["typst compile"] = time.perf_counter() - t
             results["pdf"] = pdf
         return results
+
+
+# Markdown punctuation Quarto backslash-escapes in a quoted text/plain value
+# (quarto-cli src/core/jupyter/jupyter-inline.ts, asEscapedMarkdown; `+-.` is a range there).
+_QUARTO_ESCAPE_RE = re.compile(r"([\\`*_{}\[\]()>#+,\-.!])")
+
+
+def inline_markdown(expr: str, line_no: int, data: dict) -> str:
+    """The markdown Quarto puts in place of an inline expression, from the value's display bundle.
+
+    Quarto (jupyter-inline.ts) inserts text/markdown as it is and a text/plain repr with its
+    quotes stripped and markdown punctuation escaped, so a string shows literally; when the
+    result is empty it leaves the expression in the text as code (execute-inline.ts).
+    """
+    where = f"{QMD}:{line_no}: inline expression `{expr}`"
+    raw = sorted(set(data) - {"text/plain", "text/markdown"})
+    if raw:
+        raise RenderError(f"{where} gives a value with a {raw[0]} form, which Quarto inserts raw into "
+                          "HTML or PDF; return a string (e.g. f\"{...}\")")
+    if "text/markdown" in data:
+        md = data["text/markdown"]
+        text = "".join(md) if isinstance(md, list) else str(md)
+    else:
+        text = str(data.get("text/plain", ""))
+        if text == "None":
+            raise RenderError(f"{where} evaluates to None, which Quarto prints as the word None; "
+                              "return the text to show, or compute the sentence in a cell with `#| output: asis`")
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            text = _QUARTO_ESCAPE_RE.sub(r"\\\1", text[1:-1].replace("\\", "\\\\"))
+    if not text:
+        raise RenderError(f"{where} evaluates to an empty string, and Quarto then prints the expression "
+                          "itself as code; compute the sentence in a cell with `#| output: asis`, "
+                          "or make the expression return a non-empty value")
+    return text
 
 
 def _lines(block: Markdown):

@@ -24,15 +24,6 @@ def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
         "%matplotlib inline",
         "from matplotlib_inline.backend_inline import set_matplotlib_formats as _smf",
         f"_smf('svg', 'png', bbox_inches='tight', dpi={dpi})",
-        # As Quarto does: a string as it is, an object with a markdown form as markdown,
-        # anything else as its plain-text repr (so a numpy scalar shows as np.int64(10)
-        # here too, and the review is written to give plain values).
-        "def __review_inline(value):",
-        "    md = getattr(value, '_repr_markdown_', None)",
-        "    text = md() if callable(md) else None",
-        "    if text is None:",
-        "        text = value if isinstance(value, str) else repr(value)",
-        "    print(text, end='')",
     ]
     if figsize:
         lines.append(f"_mpl.rcParams['figure.figsize'] = ({figsize[0]}, {figsize[1]})")
@@ -73,6 +64,24 @@ class Kernel:
             t = time.perf_counter()
             self._cm.__exit__(*exc)
             self.stop_seconds = time.perf_counter() - t
+
+    def expressions(self, exprs: list[str]) -> list[dict]:
+        """Evaluate inline expressions as Quarto does: one execute request carrying them as
+        `user_expressions` (quarto-cli src/resources/jupyter/notebook.py, cell_execute_inline),
+        so each value arrives as IPython's display bundle, e.g. {"text/plain": "'abc'"}.
+        Returns one {"status", "data" | "ename", "evalue"} per expression."""
+        if not exprs:
+            return []
+        kc = self.client.kc
+        msg_id = kc.execute("", user_expressions={str(i): e for i, e in enumerate(exprs)})
+        reply = self.client.wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            return [{"status": "error", "ename": content.get("ename", "Error"),
+                     "evalue": content.get("evalue", "")}] * len(exprs)
+        results = content.get("user_expressions", {})
+        return [results.get(str(i), {"status": "error", "ename": "Error", "evalue": "no result"})
+                for i in range(len(exprs))]
 
     def run(self, code: str) -> list[dict]:
         cell = nbformat.v4.new_code_cell(code)
