@@ -24,7 +24,7 @@ from analysis.living.numbers import (
 from analysis.errors import InputError
 from analysis.data.plan import load_plan
 from analysis.stats.pooling import rma
-from analysis.cli.render import record_numbers
+from analysis.render import snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
@@ -174,13 +174,20 @@ def test_changed_event_count_moves_exactly_its_numbers(bundled, tmp_path, capsys
     assert capsys.readouterr().out == "no number moved\n"
 
 
-def test_project_without_sheets_records_nothing(tmp_path, capsys):
+def test_project_without_sheets_records_nothing(tmp_path):
     root = tmp_path / "p"
     shutil.copytree(FIXTURE, root)
-    (root / "_output").mkdir()
-    record_numbers(root, root / "_output")
-    assert not (root / "_output" / SNAPSHOT).exists()
-    assert capsys.readouterr().err == ""
+    assert snapshot.write(root, tmp_path / SNAPSHOT) is None
+    assert not (tmp_path / SNAPSHOT).exists()
+
+
+def test_snapshot_of_invalid_sheets_says_why(tmp_path):
+    root = copy_project(tmp_path / "p")
+    arms = root / "extraction/arms.csv"
+    arms.write_text(arms.read_text(encoding="utf-8").replace(",active,", ",actve,", 1), encoding="utf-8")
+    problem = snapshot.write(root, tmp_path / SNAPSHOT)
+    assert problem.startswith("numbers not recorded: arms.csv:") and "actve" in problem
+    assert not (tmp_path / SNAPSHOT).exists()
 
 
 # --- review render ----------------------------------------------------------------------

@@ -22,49 +22,33 @@ def run(args) -> int:
     progress = None if args.quiet else (lambda msg: print(f"render: {msg}", file=sys.stderr, flush=True))
     report = render_project(root, to=args.to, engine=args.engine, force=args.force, progress=progress)
     if report.up_to_date:
-        print(f"up to date: {', '.join(str(p.relative_to(root)) for p in report.outputs.values())}")
+        print(f"up to date: {', '.join(_shown(root, p) for p in report.outputs.values())}")
     else:
         print(f"rendered with {report.engine} in {report.timings['total']:.1f} s: "
-              f"{', '.join(str(p.relative_to(root)) for p in report.outputs.values())}")
-        out_dir = next(iter(report.outputs.values())).parent
-        record_numbers(root, out_dir, quiet=args.quiet)
+              f"{', '.join(_shown(root, p) for p in report.outputs.values())}")
+        report_numbers(root, report, quiet=args.quiet)
     return 0
 
 
-def record_numbers(root, out_dir, quiet=False) -> None:
-    """After a render that succeeded: snapshot the numbers and say which moved since the last one.
+def _shown(root, path) -> str:
+    return str(path.relative_to(root)) if root in path.parents else str(path)
 
-    Written only after the outputs were replaced, so a failed render keeps the previous
-    snapshot. A project without extraction sheets has no numbers and is skipped silently.
-    A problem here does not undo the render; it is reported and the old snapshot kept.
-    """
-    from ..errors import ReviewError
-    from ..files import write_text_atomic
-    from ..living.numbers import SNAPSHOT, diff_numbers, dumps, format_changes, has_sheets, project_numbers, read_snapshot
 
-    if not has_sheets(root):
+def report_numbers(root, report, quiet=False) -> None:
+    """After a render: which numbers moved since the snapshot it replaced (the snapshot itself is
+    written by the render, in the same step as the outputs)."""
+    from ..living.numbers import diff_numbers, format_changes, read_snapshot
+
+    if report.numbers_problem:
+        print(f"render: {report.numbers_problem}", file=sys.stderr, flush=True)
+    if quiet or report.numbers is None:
         return
-    path = out_dir / SNAPSHOT
-    try:
-        numbers = project_numbers(root)
-    except ReviewError as exc:
-        print(f"render: numbers not recorded: {exc}", file=sys.stderr, flush=True)
-        return
-    previous = None
-    if path.exists():
-        try:
-            previous = read_snapshot(path)
-        except ReviewError:
-            previous = None  # an unreadable snapshot is replaced, not compared
-    write_text_atomic(path, dumps(numbers))
-    if quiet:
-        return
-    shown = path.relative_to(root) if root in path.parents else path
-    if previous is None:
+    shown = _shown(root, report.numbers)
+    if report.previous_numbers is None:
         print(f"render: numbers recorded in {shown} (no earlier snapshot to compare with)",
               file=sys.stderr, flush=True)
         return
-    changes = diff_numbers(previous, numbers)
+    changes = diff_numbers(report.previous_numbers, read_snapshot(report.numbers))
     if changes:
         print("numbers moved since the last render:\n" + format_changes(changes), file=sys.stderr, flush=True)
     else:

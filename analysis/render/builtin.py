@@ -85,6 +85,7 @@ class Builder:
         self.bib_keys = _bib_keys(self.bib)
         self.outputs: dict[int, list] = {}
         self.inline_values: dict[tuple[int, int], str] = {}
+        self.before_cells = None  # called with the kernel once it is set up, before the first cell
 
     # ---- scan -------------------------------------------------------------------------
     def scan(self) -> Analysis:
@@ -273,6 +274,8 @@ class Builder:
             self.timings["kernel setup (matplotlib)"] = time.perf_counter() - t
             if err:
                 raise RenderError(f"kernel setup failed: {err}")
+            if self.before_cells:
+                self.before_cells(k)
             t_cells = time.perf_counter()
             inline_iter = iter(a.inline)
             pending = next(inline_iter, None)

@@ -83,6 +83,46 @@ BIB = """@article{alpha2020,
 }
 """
 
+PLAN = """version: 1
+title: Plan of the base project
+defaults:
+  measure: MD
+  data_forms: [change, post, contrast]
+  timepoint:
+    prefer: end_of_treatment
+    fallback: earliest_follow_up
+  estimator: REML
+  hartung_knapp: false
+  level: 95
+  min_studies: 2
+multi_arm: combine_active
+timepoint_labels:
+  any_study:
+    post: end_of_treatment
+  beta2021:
+    week 4: end_of_treatment
+outcomes:
+  - id: BBS
+    label: Berg Balance Scale
+    codes: [BBS]
+    higher_is_better: true
+  - id: FMA_UE
+    label: Fugl-Meyer Assessment, upper extremity
+    codes: [FMA_UE]
+    higher_is_better: true
+subgroups:
+  - by: design
+    label: study design
+    min_per_group: 2
+safety:
+  events: as_in_sheet
+  studies: included
+  methods: [MH_RD]
+  min_studies: 2
+  level: 95
+  rule: a term is pooled when two studies report it in both arms
+"""
+
 BASE = {
     "extraction/studies.csv": sheet("studies", STUDIES),
     "extraction/arms.csv": sheet("arms", ARMS),
@@ -92,6 +132,7 @@ BASE = {
     "extraction/search.csv": sheet("search", SEARCH),
     "extraction/risk_of_bias.csv": sheet("risk_of_bias", []),
     "references.bib": BIB,
+    "analysis_plan.yml": PLAN,
 }
 
 

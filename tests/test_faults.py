@@ -1,0 +1,292 @@
+"""Faults of the environment and interrupted commands: outputs stay whole, every refusal is one line.
+
+Interruptions are injected at named steps of a render (`analysis.render.api._step`), in this
+process (KeyboardInterrupt) or in a child that kills itself with SIGKILL, never by timing.
+The renders here use a stand-in `quarto` so that each takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.living.numbers import SNAPSHOT, project_numbers, read_snapshot
+from analysis.render import api, render_project
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = REPO / "tests" / "broken" / "_base"
+STEPS = ["built", "numbers", "moved html", "moved pdf", "manifest", "publish", "published"]
+
+QMD = "---\ntitle: Faults\n---\n\nA project for interrupted renders.\n"
+
+
+def fake_quarto(bin_dir: Path) -> None:
+    """A stand-in `quarto` whose outputs depend on studies.csv, so two versions of the sheets differ."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "quarto"
+    script.write_text(f"""#!{sys.executable}
+import hashlib, pathlib, sys
+args = sys.argv[1:]
+fmt = args[args.index("--to") + 1]
+out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(parents=True, exist_ok=True)
+tag = hashlib.sha256(pathlib.Path("extraction/studies.csv").read_bytes()).hexdigest()[:12]
+(out / ("review." + {{"html": "html", "typst": "pdf"}}[fmt])).write_text(fmt + " of " + tag)
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def make_project(tmp_path: Path) -> Path:
+    """The corpus's clean base project (sheets, plan, bibliography) with a document to render."""
+    root = tmp_path / "p"
+    shutil.copytree(BASE, root)
+    shutil.copy(REPO / "extraction" / "datapackage.json", root / "extraction" / "datapackage.json")
+    shutil.copy(REPO / ".gitignore", root / ".gitignore")
+    (root / "review.qmd").write_text(QMD, encoding="utf-8")
+    (root / "_quarto.yml").write_text("project:\n  output-dir: _output\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    fake_quarto(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return make_project(tmp_path)
+
+
+def change_sheets(root: Path) -> None:
+    """Version B of the sheets: alpha2020's active-arm mean one point higher."""
+    sheet = root / "extraction" / "outcomes.csv"
+    text = sheet.read_text(encoding="utf-8")
+    assert text.count(",40.5,") == 1
+    sheet.write_text(text.replace(",40.5,", ",41.5,"), encoding="utf-8")
+
+
+def contents(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def render(root: Path) -> None:
+    assert render_project(root, engine="quarto").up_to_date is False
+
+
+def leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".render-") or p.name.endswith(".tmp"))
+
+
+def stop_at(monkeypatch, step: str, fault=KeyboardInterrupt):
+    def interrupt(name):
+        if name == step:
+            raise fault()
+    monkeypatch.setattr(api, "_step", interrupt)
+
+
+def test_a_render_publishes_outputs_numbers_and_manifest_together(project):
+    render(project)
+    out = project / "_output"
+    assert sorted(contents(out)) == [".render-manifest.json", "numbers.json", "review.html", "review.pdf"]
+    assert read_snapshot(out / SNAPSHOT) == project_numbers(project)
+    manifest = json.loads((out / api.MANIFEST).read_text())
+    assert manifest["numbers"]["output"] == hashlib.sha256((out / SNAPSHOT).read_bytes()).hexdigest()
+    assert leftovers(project) == []
+    # new files get the umask's permissions, as files made with open() do
+    assert stat.S_IMODE((out / SNAPSHOT).stat().st_mode) == 0o666 & ~api_umask()
+
+
+def api_umask() -> int:
+    from analysis.files import umask
+    return umask()
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_ctrl_c_at_any_step_leaves_the_old_outputs_or_the_new_whole(project, monkeypatch, step):
+    render(project)
+    old = contents(project / "_output")
+    change_sheets(project)
+    stop_at(monkeypatch, step)
+    with pytest.raises(KeyboardInterrupt):
+        render_project(project, engine="quarto")
+    now = contents(project / "_output")
+    assert leftovers(project) == []  # cleaned on the way out
+    monkeypatch.setattr(api, "_step", lambda name: None)
+    if step == "published":  # the new folder was in place: it is whole and the next run keeps it
+        assert now != old
+        assert render_project(project, engine="quarto").up_to_date
+        assert contents(project / "_output") == now
+    else:
+        assert now == old
+        render(project)
+    assert read_snapshot(project / "_output" / SNAPSHOT) == project_numbers(project)
+
+
+KILLER = """
+import os, signal, sys
+import analysis.render.api as api
+def step(name):
+    if name == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+api._step = step
+if len(sys.argv) > 2 and sys.argv[2] == "no-exchange":
+    api._exchange = lambda a, b: False
+from analysis.cli import main
+main(["render", "--engine", "quarto", "--quiet", "--root", os.getcwd()])
+"""
+
+
+def killed_render(root: Path, step: str, *extra: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-c", KILLER, step, *extra], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc
+
+
+def git_untracked(root: Path) -> list[str]:
+    if not (root / ".git").exists():
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--ignored=no"],
+                         cwd=root, capture_output=True, text=True, check=True).stdout
+    return sorted(line[3:] for line in out.splitlines() if line.startswith("??"))
+
+
+@pytest.mark.parametrize("step", ["moved html", "published"])
+def test_sigkill_at_any_step_leaves_old_or_new_and_the_next_run_cleans_up(project, step):
+    render(project)
+    tracked = git_untracked(project)
+    old = contents(project / "_output")
+    change_sheets(project)
+    killed_render(project, step)
+    now = contents(project / "_output")
+    if step == "published":
+        assert now != old and read_snapshot(project / "_output" / SNAPSHOT) == project_numbers(project)
+    else:
+        assert now == old
+    assert leftovers(project)  # the killed run's build folder is still there...
+    assert git_untracked(project) == tracked  # ...and git does not see it
+    if step == "published":
+        assert render_project(project, engine="quarto").up_to_date
+    else:
+        render(project)
+    assert leftovers(project) == []
+    assert read_snapshot(project / "_output" / SNAPSHOT) == project_numbers(project)
+
+
+def test_without_an_atomic_exchange_a_kill_between_the_two_renames_is_repaired(project):
+    render(project)
+    old = contents(project / "_output")
+    change_sheets(project)
+    killed_render(project, "half-published", "no-exchange")
+    assert not (project / "_output").exists()  # moved aside, whole, into the build folder
+    (build,) = [project / n for n in leftovers(project)]
+    assert contents(build / "old") == old
+    # the next run puts the old folder back before deciding anything, then renders version B
+    render(project)
+    assert leftovers(project) == []
+    assert read_snapshot(project / "_output" / SNAPSHOT) == project_numbers(project)
+
+
+def test_ctrl_c_between_the_two_renames_puts_the_old_folder_back(project, monkeypatch):
+    render(project)
+    old = contents(project / "_output")
+    change_sheets(project)
+    monkeypatch.setattr(api, "_exchange", lambda a, b: False)
+    stop_at(monkeypatch, "half-published")
+    with pytest.raises(KeyboardInterrupt):
+        render_project(project, engine="quarto")
+    assert contents(project / "_output") == old
+    assert leftovers(project) == []
+
+
+def test_up_to_date_checks_every_output_and_the_numbers(project):
+    render(project)
+    out = project / "_output"
+    first = contents(out)
+    assert render_project(project, engine="quarto").up_to_date
+    for name in ("numbers.json", "review.pdf"):
+        (out / name).write_text("{}", encoding="utf-8")
+        assert not render_project(project, engine="quarto").up_to_date, name
+        assert contents(out) == first
+    (out / SNAPSHOT).unlink()
+    assert not render_project(project, engine="quarto").up_to_date
+    assert contents(out) == first
+
+
+def test_other_files_in_the_output_folder_are_kept(project):
+    render(project)
+    out = project / "_output"
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    os.chmod(out, 0o750)
+    change_sheets(project)
+    assert not render_project(project, engine="quarto", to="html").up_to_date
+    assert (out / "notes.txt").read_text() == "mine"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    # the PDF of the earlier render stays, and is not taken for an up-to-date one
+    assert (out / "review.pdf").read_text().startswith("typst of ")
+    assert not render_project(project, engine="quarto", to="pdf").up_to_date
+
+
+def test_a_live_render_build_folder_is_not_taken_for_a_leftover(project):
+    from analysis.files import hold
+    live = project / ".render-live"
+    live.mkdir()
+    fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert hold(fd)
+        render(project)
+        assert live.is_dir()
+    finally:
+        os.close(fd)
+    render_project(project, engine="quarto", force=True)
+    assert not live.exists()
+
+
+# --- atomic writes -------------------------------------------------------------------------
+
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    from analysis.files import write_text_atomic
+    lock = tmp_path / "numbers.lock"
+    lock.write_text("a = 1\n")
+    os.chmod(lock, 0o644)
+    old_mask = os.umask(0o077)  # a umask that would give 600 to a new file
+    try:
+        write_text_atomic(lock, "a = 2\n")
+        assert stat.S_IMODE(lock.stat().st_mode) == 0o644
+        os.chmod(lock, 0o664)
+        write_text_atomic(lock, "a = 3\n")
+        assert stat.S_IMODE(lock.stat().st_mode) == 0o664
+        write_text_atomic(tmp_path / "new.json", "{}\n")
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o600
+        os.umask(0o022)
+        write_text_atomic(tmp_path / "other.json", "{}\n")
+        assert stat.S_IMODE((tmp_path / "other.json").stat().st_mode) == 0o644
+    finally:
+        os.umask(old_mask)
+    assert lock.read_text() == "a = 3\n"
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    from analysis.files import hold, write_text_atomic
+    lock = tmp_path / "numbers.lock"
+    stale = tmp_path / ".numbers.lock.abc123.tmp"
+    stale.write_text("half")
+    live = tmp_path / ".numbers.lock.live99.tmp"
+    live.write_text("being written")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        assert hold(fd)  # another writer still at work
+        write_text_atomic(lock, "a = 1\n")
+        assert not stale.exists() and live.exists()
+    finally:
+        os.close(fd)
+    write_text_atomic(lock, "a = 2\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.lock"]
