@@ -79,6 +79,21 @@ def test_pdf_has_every_section_figure_and_table(bundled):
     assert "??" not in text and "?@" not in text
 
 
+def test_reference_list_follows_the_bundled_style(bundled):
+    """Initials, 'and' between two authors, DOI links, and a visible word on every incomplete entry."""
+    from analysis.data.bibliography import bibliography_warnings, citations
+
+    html = (bundled / "_output/review.html").read_text(encoding="utf-8")
+    refs = html[html.index('id="refs"'):]
+    text = _squash(re.sub(r"<[^>]+>", "", refs)).replace("&amp;", "&")
+    assert re.search(r"[A-Z][a-z]+, [A-Z]\.( [A-Z]\.)? and [A-Z][a-z]+, [A-Z]\.", text)
+    assert not re.search(r"[A-Z][a-z]+, and [A-Z][a-z]+\. (19|20)\d\d\.", text)  # no "Bi, and Poo. 2001."
+    assert '<a href="https://doi.org/' in refs
+    cited = {key for _, key in citations((bundled / "review.qmd").read_text(encoding="utf-8"))}
+    incomplete = {w.column for w in bibliography_warnings(bundled / "references.bib")} & cited
+    assert text.count("Bibliographic details incomplete") == len(incomplete) > 0
+
+
 # CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")
 def test_html_in_chromium(bundled, tmp_path):
