@@ -164,6 +164,16 @@ FIXTURE_BIB = """@article{bi2001,
   publisher = {Elsevier},
   year      = {2010}
 }
+
+@article{lee2020,
+  author  = {Lee, Ann},
+  title   = {An issue without its volume},
+  journal = {Journal of Test Fixtures},
+  year    = {2020},
+  number  = {7},
+  pages   = {1--2},
+  doi     = {10.0000/lee2020}
+}
 """
 
 
@@ -189,6 +199,7 @@ def test_warnings_name_line_key_and_what_is_missing(tmp_path):
     assert [str(w) for w in bibliography_warnings(_write(tmp_path))] == [
         "references.bib:11:kim2014: incomplete: pages; doi",
         "references.bib:21:xia2022: incomplete: title; howpublished or url or doi; author list cut short ('others')",
+        "references.bib:34:lee2020: incomplete: volume",
     ]
 
 
@@ -208,6 +219,7 @@ def test_sources_file_rows_are_checked_and_unsourced_fields_warned(tmp_path):
     assert [str(w) for w in warnings] == [
         "references.bib:21:xia2022: no source in references-sources.csv for author, year",
         "references.bib:27:roe2010: no source in references-sources.csv for author, title, publisher, year",
+        "references.bib:34:lee2020: no source in references-sources.csv for author, title, journal, year, number, pages, doi",
     ]
     # a file with another header is one problem, and no file at all is nothing to check
     (tmp_path / "references-sources.csv").write_text("key,source\n", encoding="utf-8")
@@ -271,16 +283,17 @@ def test_builtin_renderer_formats_references_with_the_style(tmp_path):
     build.mkdir()
     builder = Builder(root, build)
     assert builder.metadata("html")["csl"] == str(root / STYLE)
-    body = ("As @bi2001 argued [@kim2014; @xia2022; @roe2010].\n\n"
+    body = ("As @bi2001 argued [@kim2014; @xia2022; @roe2010; @lee2020].\n\n"
             "# References\n\n::: {#refs}\n:::\n")
     builder.pandoc("html", body, build / "out.html")
     html = (build / "out.html").read_text(encoding="utf-8")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).replace("&amp;", "&")
-    assert "As Bi and Poo (2001) argued (Kim et al., 2014; Xia et al., 2022; World Stroke Organization, 2010)." in text
+    assert "As Bi and Poo (2001) argued (Kim et al., 2014; Xia et al., 2022; World Stroke Organization, 2010; Lee, 2020)." in text
     assert ("Bi, G.-Q. and Poo, M.-M. (2001). Synaptic Modification by Correlated Activity: Hebb’s Postulate Revisited. "
             "Annual Review of Neuroscience, 24, 139–166. https://doi.org/10.1146/annurev.neuro.24.1.139") in text
     assert ("Kim, W.-S., Jung, S. H., and Oh, M. K. (2014). A Pilot Study. Journal of Rehabilitation Medicine, 46(5). "
             "Bibliographic details incomplete: pages and DOI not found.") in text
     assert "World Stroke Organization (2010). A Book. Elsevier." in text
+    assert "Journal of Test Fixtures, no. 7, 1–2. https://doi.org/10.0000/lee2020" in text  # no bare "(7)"
     assert "Bi, and Poo" not in text and "Bi, G.-Q., and" not in text
     assert '<a href="https://doi.org/10.1146/annurev.neuro.24.1.139">' in html
