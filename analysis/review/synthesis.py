@@ -153,7 +153,10 @@ def _contrast_complete(r, measure) -> bool:
 
 
 def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n=None):
-    """(record or None, reason, detail) for one study and one planned outcome."""
+    """(record or None, reason, detail) for one study and one planned outcome.
+
+    `rows` are the study's outcome rows for the outcome's codes, as dicts (sheet order).
+    """
     actives = [a for a, r in roles.items() if r == "active"]
     controls = [a for a, r in roles.items() if r == "control"]
     if not controls or not actives:
@@ -161,24 +164,27 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
     if len(actives) > 1 and plan.multi_arm == "exclude":
         return None, NO_CONTROL, "several active arms; the plan excludes multi-arm trials"
 
-    forms = [_t(f) for f in rows["form"]]
-    accepted = rows[[f in op.data_forms for f in forms]]
+    forms = [_t(r["form"]) for r in rows]
+    accepted = [r for r, f in zip(rows, forms) if f in op.data_forms]
+    groups: dict[tuple[str, str], list] = {}
+    for r in accepted:
+        groups.setdefault((_t(r["timepoint"]), _t(r["form"])), []).append(r)
     usable = []  # (timepoint, form, kind, payload)
-    for (tp, form), grp in accepted.groupby([accepted["timepoint"].map(_t), accepted["form"].map(_t)],
-                                            sort=True):
+    for tp, form in sorted(groups):
+        grp = groups[(tp, form)]
         if form == "contrast":
-            for _, r in grp.iterrows():
+            for r in grp:
                 if _contrast_complete(r, op.measure):
                     usable.append((tp, form, "contrast", r))
             continue
         if form == "events":
-            by_arm = {_t(r["arm"]): r for _, r in grp.iterrows() if _events_complete(r)}
+            by_arm = {_t(r["arm"]): r for r in grp if _events_complete(r)}
             act = [(_f(by_arm[a]["events"]), _f(by_arm[a]["n"])) for a in actives if a in by_arm]
             con = [(_f(by_arm[a]["events"]), _f(by_arm[a]["n"])) for a in controls if a in by_arm]
             if act and con:
                 usable.append((tp, form, "counts", (act, con)))
             continue
-        by_arm = {_t(r["arm"]): r for _, r in grp.iterrows() if _arm_complete(r)}
+        by_arm = {_t(r["arm"]): r for r in grp if _arm_complete(r)}
         act = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in actives if a in by_arm]
         con = [(_f(by_arm[a]["mean"]), _f(by_arm[a]["sd"]), _f(by_arm[a]["n"])) for a in controls if a in by_arm]
         if act and con:
@@ -186,7 +192,7 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
 
     if not usable:
         present = set(forms)
-        if accepted.empty:
+        if not accepted:
             if "percent_change" in present:
                 return None, PERCENT, "percent change from baseline, not on the scale's units"
             if "p_value_only" in present:
@@ -194,11 +200,10 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
             if "narrative" in present:
                 return None, NARRATIVE, "described in words, no numbers"
             return None, NOT_REPORTED, "no accepted data form (" + ", ".join(sorted(present)) + ")"
-        has_numbers = any(not math.isnan(_f(v)) for v in accepted["mean"]) or \
-            any(not math.isnan(_f(v)) for v in accepted["contrast"]) or \
-            any(not math.isnan(_f(v)) for v in accepted["events"])
-        other = {_t(m) for m in accepted["contrast_measure"]} - {"", op.measure}
-        if other and not any(not math.isnan(_f(v)) for v in accepted["mean"]):
+        has_means = any(not math.isnan(_f(r["mean"])) for r in accepted)
+        has_numbers = has_means or any(not math.isnan(_f(r[c])) for r in accepted for c in ("contrast", "events"))
+        other = {_t(r["contrast_measure"]) for r in accepted} - {"", op.measure}
+        if other and not has_means:
             return None, INCOMPLETE, (f"contrast given as {', '.join(sorted(other))}; "
                                       f"the plan needs {op.measure}")
         if has_numbers and op.binary:
@@ -258,13 +263,11 @@ def _study_effect(study, rows, roles, plan: AnalysisPlan, op: OutcomePlan, arm_n
     return rec, "", ""
 
 
-def _check_direction(op: OutcomePlan, study: str, rows: pd.DataFrame) -> None:
+def _check_direction(op: OutcomePlan, study: str, rows: list) -> None:
     """The plan and the sheet must agree on which direction is better."""
-    if "higher_is_better" not in rows.columns:
-        return
     want = "yes" if op.higher_is_better else "no"
-    for value in rows["higher_is_better"]:
-        got = _t(value)
+    for r in rows:
+        got = _t(r.get("higher_is_better"))
         if got and got != want:
             raise InputError(
                 f"analysis_plan.yml: outcome {op.id} has higher_is_better: "
@@ -335,15 +338,13 @@ def pool(op: OutcomePlan, effects: pd.DataFrame) -> PoolResult:
     return _as_pool(b, op.measure)
 
 
-def _study_values(studies: pd.DataFrame, column: str, keys) -> list:
+def _study_values(attrs: dict, column: str, keys) -> list:
     """One studies.csv column's values for the given study keys (None where empty or absent)."""
-    if column not in studies.columns:
-        return [None for _ in keys]
-    by_key = dict(zip(studies["study"].map(_t), studies[column]))
-    return [None if _blank(by_key.get(k)) else by_key.get(k) for k in keys]
+    values = [attrs[k].get(column) if k in attrs else None for k in keys]
+    return [None if _blank(v) else v for v in values]
 
 
-def _subgroups(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame, studies: pd.DataFrame):
+def _subgroups(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame, studies: dict):
     rows, tests = [], []
     for sg in plan.subgroups:
         groups: dict[str, list[int]] = {}
@@ -381,7 +382,7 @@ def _subgroups(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame, studi
 
 
 def _metaregressions(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame,
-                     studies: pd.DataFrame) -> pd.DataFrame:
+                     studies: dict) -> pd.DataFrame:
     rows = []
     for m in plan.meta_regression:
         values = [_f(v) for v in _study_values(studies, m.by, effects["study"])]
@@ -407,11 +408,42 @@ def _metaregressions(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame,
     return pd.DataFrame(rows, columns=METAREG_COLUMNS)
 
 
-def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows):
+@dataclass
+class _Sheets:
+    """The sheets read once into plain rows, indexed by study (the synthesis's only pass over them)."""
+    studies: list          # included studies in review order, dicts with "_key"
+    attrs: dict            # study key -> its row
+    outcomes: dict         # study key -> its outcome rows (dicts with "_code"), sheet order
+    roles: dict            # study key -> {arm: role}
+    arm_n: dict            # study key -> {arm: analysed, else randomised n}
+
+
+def _read(studies: pd.DataFrame, arms: pd.DataFrame, outcomes: pd.DataFrame) -> _Sheets:
+    srows = studies.to_dict("records")
+    for r in srows:
+        r["_key"] = _t(r["study"])
+    by_study: dict[str, list] = {}
+    for r in outcomes.to_dict("records"):
+        r["_code"] = _t(r["outcome"])
+        by_study.setdefault(_t(r["study"]), []).append(r)
+    roles: dict[str, dict] = {}
+    arm_n: dict[str, dict] = {}
+    for a in arms.to_dict("records"):
+        key, arm = _t(a["study"]), _t(a["arm"])
+        roles.setdefault(key, {})[arm] = _t(a["role"])
+        n = _f(a.get("n_analysed"))
+        arm_n.setdefault(key, {})[arm] = n if not math.isnan(n) else _f(a.get("n_randomised"))
+    return _Sheets(studies=srows, attrs={r["_key"]: r for r in srows}, outcomes=by_study,
+                   roles=roles, arm_n=arm_n)
+
+
+def _analyse_outcome(op: OutcomePlan, plan, sheets: _Sheets, avail_rows):
     records = []
     labels, years, codes_by_study = {}, {}, {}
-    for _, s in studies.iterrows():
-        key = _t(s["study"])
+    codes = set(op.codes)
+    mine = {}  # study key -> its availability row for this outcome
+    for s in sheets.studies:
+        key = s["_key"]
         labels[key] = _t(s["label"]) or key
         years[key] = _f(s["year"])
         base = dict(study=key, label=labels[key], outcome=op.id, outcome_label=op.label,
@@ -420,38 +452,32 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
             avail_rows.append(dict(base, contributes="no", reason=NOT_IDENTIFIED,
                                    detail="the publication behind this slot of the review's count is not known"))
             continue
-        rows = outcomes[(outcomes["study"].map(_t) == key) & outcomes["outcome"].map(_t).isin(op.codes)]
-        if rows.empty:
+        rows = [r for r in sheets.outcomes.get(key, ()) if r["_code"] in codes]
+        if not rows:
             measured = set(_t(s.get("outcomes_measured", "")).replace(" ", "").split(";"))
-            detail = ("measured, but no values in the sources read" if measured & set(op.codes)
+            detail = ("measured, but no values in the sources read" if measured & codes
                       else "not measured or not found")
             avail_rows.append(dict(base, contributes="no", reason=NOT_REPORTED, detail=detail))
             continue
         _check_direction(op, key, rows)
-        sarms = arms[arms["study"].map(_t) == key]
-        roles = {_t(a): _t(r) for a, r in zip(sarms["arm"], sarms["role"])}
-        arm_n = {}
-        for _, a in sarms.iterrows():
-            n = _f(a.get("n_analysed"))
-            arm_n[_t(a["arm"])] = n if not math.isnan(n) else _f(a.get("n_randomised"))
-        rec, reason, detail = _study_effect(key, rows, roles, plan, op, arm_n)
+        rec, reason, detail = _study_effect(key, rows, sheets.roles.get(key, {}), plan, op,
+                                            sheets.arm_n.get(key, {}))
         if rec is None:
             avail_rows.append(dict(base, contributes="no", reason=reason, detail=detail))
             continue
-        codes_by_study[key] = "; ".join(sorted(set(rows["outcome"].map(_t))))
+        codes_by_study[key] = "; ".join(sorted({r["_code"] for r in rows}))
         records.append(rec)
-        avail_rows.append(dict(base, contributes="yes", reason="", detail=rec["note"],
-                               timepoint=rec["timepoint"], form=rec["form"]))
+        mine[key] = dict(base, contributes="yes", reason="", detail=rec["note"],
+                         timepoint=rec["timepoint"], form=rec["form"])
+        avail_rows.append(mine[key])
 
     effects = _effects_frame(records, op, labels, years, codes_by_study)
     if op.pooling == "inverse_variance" and len(effects):
         # a 2x2 table left with a zero cell (no continuity correction) has no finite effect
         bad = ~np.isfinite(effects["yi"].to_numpy(float))
         for key in effects.loc[bad, "study"]:
-            for row in avail_rows:
-                if row["study"] == key and row["outcome"] == op.id:
-                    row.update(contributes="no", reason=INCOMPLETE,
-                               detail="a zero cell without continuity correction: no finite effect")
+            mine[key].update(contributes="no", reason=INCOMPLETE,
+                             detail="a zero cell without continuity correction: no finite effect")
         effects = effects[~bad].reset_index(drop=True)
     k = len(effects)
     participants = int(np.nansum(effects["n1"].astype(float)) + np.nansum(effects["n2"].astype(float))) if k else 0
@@ -479,9 +505,9 @@ def _analyse_outcome(op: OutcomePlan, plan, studies, arms, outcomes, avail_rows)
                 effects["ci_ub"] = effects["yi"] + z * effects["se"]
         except StatsError as exc:
             status, reason = FAILED, str(exc)
-    sub, tests = ((_subgroups(op, plan, effects, studies)) if status == POOLED
+    sub, tests = ((_subgroups(op, plan, effects, sheets.attrs)) if status == POOLED
                   else (pd.DataFrame(columns=SUBGROUP_COLUMNS), pd.DataFrame(columns=SUBGROUP_TEST_COLUMNS)))
-    mr = (_metaregressions(op, plan, effects, studies) if status == POOLED
+    mr = (_metaregressions(op, plan, effects, sheets.attrs) if status == POOLED
           else pd.DataFrame(columns=METAREG_COLUMNS))
     return OutcomeAnalysis(
         outcome=op.id, label=op.label, measure=op.measure, exploratory=op.exploratory,
@@ -499,19 +525,19 @@ def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
     lacking = [c for c in OPTIONAL_OUTCOME_COLUMNS if c not in outcomes.columns]
     if lacking:
         outcomes = outcomes.assign(**{c: pd.NA for c in lacking})
+    read = _read(studies, arms, outcomes)
     avail_rows: list[dict] = []
-    analyses = [_analyse_outcome(op, plan, studies, arms, outcomes, avail_rows)
-                for op in plan.outcomes]
+    analyses = [_analyse_outcome(op, plan, read, avail_rows) for op in plan.outcomes]
     availability = pd.DataFrame(avail_rows, columns=AVAILABILITY_COLUMNS)
     order = {o.id: i for i, o in enumerate(plan.outcomes)}
-    sorder = {k: i for i, k in enumerate(studies["study"].map(_t))}
+    sorder = {r["_key"]: i for i, r in enumerate(read.studies)}
     availability = availability.sort_values(
         ["outcome", "study"], key=lambda c: c.map(order) if c.name == "outcome" else c.map(sorder),
         kind="stable").reset_index(drop=True)
 
     ae = _need(sheets, "adverse_events", ("study", "arm", "event", "events", "at_risk", "status"))
     if plan.safety.studies == "included":
-        keep = set(studies["study"].map(_t))
+        keep = set(sorder)
         ae = ae[ae["study"].map(_t).isin(keep)]
     safety = tally(ae, arms, level=plan.safety.level, methods=plan.safety.methods,
                    min_studies=plan.safety.min_studies)

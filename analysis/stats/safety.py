@@ -101,11 +101,11 @@ class _Arms:
     def __init__(self, arms: pd.DataFrame):
         _check_columns(arms, ARM_COLUMNS, "arms.csv")
         self.by_study: dict[str, list[dict]] = {}
-        for _, r in arms.iterrows():
-            study = _text(r["study"])
-            self.by_study.setdefault(study, []).append({
-                "arm": _text(r["arm"]), "role": _text(r["role"]),
-                "n_analysed": _num(r["n_analysed"]), "n_randomised": _num(r["n_randomised"]),
+        for study, arm, role, n_an, n_rand in zip(arms["study"], arms["arm"], arms["role"],
+                                                  arms["n_analysed"], arms["n_randomised"]):
+            self.by_study.setdefault(_text(study), []).append({
+                "arm": _text(arm), "role": _text(role),
+                "n_analysed": _num(n_an), "n_randomised": _num(n_rand),
             })
 
     def arms_of(self, study):
@@ -140,27 +140,30 @@ class _Arms:
 
 
 def _records(study, term, rows, arms: _Arms, via_any: bool):
-    """Per-study records and missing entries for one study and term from its status rows."""
+    """Per-study records and missing entries for one study and term from its status rows (dicts)."""
     recs, missing, empty_arms = [], [], set()
-    reported = rows[rows["_status"] == "reported"]
-    none_rows = rows[rows["_status"] == "reported_none"]
-    not_rep = rows[rows["_status"] == "not_reported"]
+    reported = [r for r in rows if r["_status"] == "reported"]
+    none_rows = [r for r in rows if r["_status"] == "reported_none"]
+    not_rep = [r for r in rows if r["_status"] == "not_reported"]
 
     # Sum reported rows by arm (severity splits); a reported row with empty count is missing.
-    for arm, grp in reported.groupby("_arm", sort=False):
-        ev = grp["_events"]
-        if ev.isna().any():
+    by_arm: dict[str, list] = {}
+    for r in reported:
+        by_arm.setdefault(r["_arm"], []).append(r)
+    for arm, grp in by_arm.items():
+        ev = [r["_events"] for r in grp]
+        if any(np.isnan(e) for e in ev):
             missing.append((term, study, f"status reported but events empty"
                                          f"{' for arm ' + arm if arm else ''}"))
             empty_arms.add(arm)
             continue
-        at_risk = grp["_at_risk"].dropna()
-        n, src = arms.denominator(study, arm, float(at_risk.max()) if len(at_risk) else np.nan)
-        sev = "; ".join(s for s in dict.fromkeys(grp["_severity"]) if s)
-        recs.append(dict(study=study, arm=arm, event=term, events=float(ev.sum()), at_risk=n,
+        at_risk = [r["_at_risk"] for r in grp if not np.isnan(r["_at_risk"])]
+        n, src = arms.denominator(study, arm, float(max(at_risk)) if at_risk else np.nan)
+        sev = "; ".join(s for s in dict.fromkeys(r["_severity"] for r in grp) if s)
+        recs.append(dict(study=study, arm=arm, event=term, events=float(sum(ev)), at_risk=n,
                          at_risk_source=src, status="reported", severity=sev))
 
-    for _, r in none_rows.iterrows():
+    for r in none_rows:
         targets = [r["_arm"]] if r["_arm"] else [a["arm"] for a in arms.arms_of(study)] or [""]
         for arm in targets:
             at_risk = r["_at_risk"] if (r["_arm"] or len(targets) == 1) else np.nan
@@ -171,13 +174,13 @@ def _records(study, term, rows, arms: _Arms, via_any: bool):
                              severity=""))
 
     # Arm-level counts that leave out an arm of the study: that arm is missing, not zero.
-    covered = {r["arm"] for r in recs} | set(not_rep["_arm"]) | empty_arms
+    covered = {r["arm"] for r in recs} | {r["_arm"] for r in not_rep} | empty_arms
     if recs and "" not in covered:
         for a in arms.arms_of(study):
             if a["arm"] not in covered:
                 missing.append((term, study, f"{term} not given for arm {a['arm']}"))
 
-    for _, r in not_rep.iterrows():
+    for r in not_rep:
         where = f" for arm {r['_arm']}" if r["_arm"] else ""
         generic = via_any or term == ANY
         missing.append((ANY if via_any else term, study,
@@ -222,20 +225,27 @@ def tally(adverse_events: pd.DataFrame, arms: pd.DataFrame, *, level=95,
     terms = list(dict.fromkeys(ae["_event"]))
     studies = list(dict.fromkeys(list(ae["_study"]) + list(arm_info.by_study)))
 
+    # The sheet's rows by study, then by term, in sheet order: one pass, not one per study.
+    by_study: dict[str, dict[str, list]] = {}
+    cols = ("_study", "_arm", "_event", "_status", "_severity", "_events", "_at_risk")
+    for row in zip(*(ae[c] for c in cols)):
+        r = dict(zip(cols, row))
+        by_study.setdefault(r["_study"], {}).setdefault(r["_event"], []).append(r)
+
     recs, missing = [], []
     for study in studies:
-        srows = ae[ae["_study"] == study]
-        if srows.empty:
+        srows = by_study.get(study)
+        if not srows:
             missing.append((ANY, study, "no row in adverse_events.csv for this study"))
             continue
-        any_rows = srows[srows["_event"] == ANY]
+        any_rows = srows.get(ANY, [])
         for term in terms:
-            trows = srows[srows["_event"] == term]
-            if not trows.empty:
+            trows = srows.get(term)
+            if trows:
                 r, m = _records(study, term, trows, arm_info, via_any=False)
-            elif term != ANY and (any_rows["_status"] != "reported").any():
+            elif term != ANY and any(a["_status"] != "reported" for a in any_rows):
                 # The study-wide statement (none, or not reported) covers this term.
-                usable = any_rows[any_rows["_status"] != "reported"]
+                usable = [a for a in any_rows if a["_status"] != "reported"]
                 r, m = _records(study, term, usable, arm_info, via_any=True)
             elif term == ANY:
                 r, m = [], [(term, study, "no count of participants with any adverse event")]
@@ -263,8 +273,9 @@ def tally(adverse_events: pd.DataFrame, arms: pd.DataFrame, *, level=95,
 
 def _totals(per_study, terms, level):
     rows = []
+    by_term = dict(tuple(per_study.groupby("event", sort=False)))
     for term in terms:
-        sub = per_study[per_study["event"] == term]
+        sub = by_term.get(term, per_study.iloc[:0])
         for role in ("active", "control", TOTAL):
             grp = sub if role == TOTAL else sub[sub["role"] == role]
             if grp.empty:
@@ -292,19 +303,24 @@ _METHODS = {"MH_RD": ("MH", "RD"), "PETO_OR": ("Peto", "PETO")}
 
 def _pooled(per_study, terms, level, methods, min_studies):
     rows, results = [], {}
+    # term -> study -> role -> [events, at risk, any at risk unknown], in order of first row.
+    arms_of: dict[str, dict[str, dict[str, list]]] = {}
+    for term, study, role, ev, n in zip(per_study["event"], per_study["study"], per_study["role"],
+                                        per_study["events"], per_study["at_risk"]):
+        if role not in ("active", "control"):
+            continue
+        cell = arms_of.setdefault(term, {}).setdefault(study, {}).setdefault(role, [0.0, 0.0, False])
+        cell[0] += ev
+        if np.isnan(n):
+            cell[2] = True
+        else:
+            cell[1] += n
     for term in terms:
-        sub = per_study[(per_study["event"] == term) & per_study["role"].isin(["active", "control"])]
         tables, labels = [], []
-        for study, grp in sub.groupby("study", sort=False):
+        for study, by_role in arms_of.get(term, {}).items():
             # Arms sharing a role (two active doses, say) are combined into one group.
-            by_role = {}
-            for role in ("active", "control"):
-                g = grp[grp["role"] == role]
-                if g.empty or g["at_risk"].isna().any():
-                    break
-                by_role[role] = (g["events"].sum(), g["at_risk"].sum())
-            if len(by_role) == 2:
-                (a, n1), (c, n2) = by_role["active"], by_role["control"]
+            if all(r in by_role and not by_role[r][2] for r in ("active", "control")):
+                (a, n1, _), (c, n2, _) = by_role["active"], by_role["control"]
                 tables.append((a, n1 - a, c, n2 - c))
                 labels.append(study)
         base = dict(event=term, k=len(tables), studies=", ".join(labels))
