@@ -290,3 +290,177 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
         os.close(fd)
     write_text_atomic(lock, "a = 2\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.lock"]
+
+
+# --- faults of the environment: one line naming the path and the cause, an exit code per kind ---
+
+def review(root: Path, *args: str, env=None, preexec_fn=None, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], cwd=root, stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, env=env, preexec_fn=preexec_fn)
+
+
+def one_line(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_standard_output_on_a_full_device(tmp_path):
+    root = make_project(tmp_path)
+    with open("/dev/full", "w") as full:
+        proc = review(root, "validate", stdout=full)
+    assert (proc.returncode, one_line(proc)) == (73, "review validate: standard output: no space left on the device")
+
+
+def test_a_folder_where_a_file_is_expected(tmp_path):
+    root = make_project(tmp_path)
+    (root / "numbers.lock").mkdir()
+    proc = review(root, "lock")
+    assert (proc.returncode, one_line(proc)) == (72, f"review lock: {root}/numbers.lock: is a folder, not a file")
+    proc = review(root, "lint", "extraction")
+    assert (proc.returncode, one_line(proc)) == (72, "review lint: extraction: is a folder, not a file")
+    (root / "numbers.lock").rmdir()
+    (root / "_output").write_text("not a folder")
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (72, f"review render: {root}/_output: is not a folder")
+
+
+def test_a_file_size_limit(tmp_path):
+    import resource
+    root = make_project(tmp_path)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    proc = review(root, "lock", preexec_fn=limit)
+    cause = "file too large (a file-size limit such as `ulimit -f`, or the filesystem's largest file)"
+    assert (proc.returncode, one_line(proc)) == (74, f"review lock: {root}/numbers.lock: {cause}")
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [".gitignore"]
+    # pandoc is stopped by SIGXFSZ writing the HTML; the render names the file it was making
+    proc = review(root, "render", "--engine", "builtin", "--quiet", preexec_fn=limit)
+    assert (proc.returncode, one_line(proc)) == (74, f"review render: {root}/_output/review.html: {cause}")
+    assert not (root / "_output").exists() and leftovers(root) == []
+
+
+def test_read_only_and_full_disk_and_cross_device_in_process(tmp_path, monkeypatch, capsys):
+    import tempfile as tempfile_module
+    root = make_project(tmp_path)
+
+    def refuse(code):
+        def mkstemp(*args, dir=None, prefix="", suffix="", **kw):
+            raise OSError(code, os.strerror(code), os.path.join(dir, prefix + "x1y2" + suffix))
+        return mkstemp
+
+    monkeypatch.setattr(tempfile_module, "mkstemp", refuse(errno.EROFS))
+    assert main(["lock", "--root", str(root)]) == 77
+    assert capsys.readouterr().err == f"review lock: {root}/numbers.lock: read-only filesystem\n"
+    monkeypatch.setattr(tempfile_module, "mkstemp", refuse(errno.ENOSPC))
+    assert main(["lock", "--root", str(root)]) == 73
+    assert capsys.readouterr().err == f"review lock: {root}/numbers.lock: no space left on the device\n"
+    monkeypatch.undo()
+
+    def cross(a, b):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(a), str(b))
+
+    monkeypatch.setattr(os, "rename", cross)
+    monkeypatch.setattr(api, "_exchange", lambda a, b: cross(a, b))
+    (root / "_output").mkdir()
+    assert main(["render", "--root", str(root), "--engine", "builtin", "--quiet"]) == 71
+    err = capsys.readouterr().err
+    assert err == (f"review render: {root}/_output: cannot be moved there in one step: "
+                   "another filesystem (cross-device link)\n")
+
+
+def test_an_ascii_only_terminal_gets_ascii(tmp_path):
+    root = make_project(tmp_path)
+    studies = root / "extraction" / "studies.csv"
+    studies.write_text(studies.read_text(encoding="utf-8").replace(",rct,", ",rct \u2014 Bêta,", 1), encoding="utf-8")
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    proc = review(root, "validate", env=env)
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert proc.stdout.splitlines()[0].endswith("(rct - Beta)")
+
+
+MOUNT = Path("/proc/self/mountinfo").exists() and os.geteuid() == 0
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A real 1 MiB tmpfs, where the machine lets this process mount one."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if not MOUNT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                                   capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+def fill(mnt: Path) -> None:
+    with open(mnt / "filler", "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_a_full_small_filesystem_and_then_a_read_only_one(small_fs, tmp_path):
+    root = small_fs / "p"
+    shutil.copytree(make_project(tmp_path), root)
+    assert review(root, "lock").returncode == 0
+    before = (root / "numbers.lock").read_bytes()
+    change_sheets(root)
+    fill(small_fs)
+    proc = review(root, "lock")
+    assert (proc.returncode, one_line(proc)) == (73, f"review lock: {root}/numbers.lock: no space left on the device")
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (73, f"review render: {root}/_output: no space left on the device")
+    assert (root / "numbers.lock").read_bytes() == before
+    assert not (root / "_output").exists() and leftovers(root) == []
+    (small_fs / "filler").unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    proc = review(root, "lock")
+    assert (proc.returncode, one_line(proc)) == (77, f"review lock: {root}/numbers.lock: read-only filesystem")
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (77, f"review render: {root}: read-only filesystem")
+
+
+def test_an_output_folder_that_is_a_mount_point_is_rendered_in_place(small_fs, tmp_path, monkeypatch):
+    root = make_project(tmp_path)
+    (root / "_output").symlink_to(small_fs)  # the output folder is elsewhere, a filesystem of its own
+    bin_dir = tmp_path / "bin"
+    fake_quarto(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    render(root)
+    assert sorted(contents(small_fs)) == [".render-manifest.json", "numbers.json", "review.html", "review.pdf"]
+    assert render_project(root, engine="quarto").up_to_date
+    change_sheets(root)
+    stop_at(monkeypatch, "publish")
+    with pytest.raises(KeyboardInterrupt):
+        render_project(root, engine="quarto")
+    monkeypatch.setattr(api, "_step", lambda name: None)
+    render(root)
+    assert read_snapshot(small_fs / SNAPSHOT) == project_numbers(root)
+    assert [p.name for p in small_fs.iterdir() if p.name.startswith(".render-")] == [".render-manifest.json"]
+
+
+def test_review_diff_with_a_full_temporary_folder(small_fs, tmp_path):
+    root = make_project(tmp_path)
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(root), "commit", "-qm", "first"], check=True)
+    change_sheets(root)  # the committed sheets differ, so they are exported to be recomputed
+    fill(small_fs)
+    # room for the probe file tempfile writes to accept TMPDIR, not for the 40 kB schema
+    filler = small_fs / "filler"
+    os.truncate(filler, filler.stat().st_size - 16384)
+    proc = review(root, "diff", env=dict(os.environ, TMPDIR=str(small_fs)))
+    line = one_line(proc)
+    assert proc.returncode == 73
+    prefix = f"review diff: {small_fs}/review-rev-"
+    assert line.startswith(prefix), line
+    assert line.endswith(f": no space left on the device (a temporary folder in {small_fs}; "
+                         "set TMPDIR to a folder with space)"), line

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import with_path
 
 # What the numbers are computed from (the code aside).
 INPUTS = ("extraction", "analysis_plan.yml", "references.bib")
@@ -76,7 +77,10 @@ def export_inputs(root, rev: Revision, dest: Path) -> Path:
     data = git(top, "archive", "--format=tar", rev.sha, "--", *present, binary=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         # the data filter refuses links and absolute paths that could write outside dest
-        tar.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        try:
+            tar.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        except OSError as exc:  # a full temporary folder: name it, the write did not
+            raise with_path(exc, dest) from None
     return dest / prefix
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -269,6 +270,21 @@ def _publish(build: _Build, out_dir: Path, names: list[str]) -> None:
             raise
 
 
+def _as_published(exc: OSError, build: _Build, out_dir: Path) -> OSError:
+    """A fault met while building, naming the output it was for rather than the build folder, which
+    is gone by the time the user reads the message."""
+    name = exc.filename
+    if name is None:
+        shown = out_dir
+    else:
+        try:
+            rel = Path(os.fsdecode(name)).relative_to(build.path)
+        except ValueError:
+            return exc
+        shown = out_dir / Path(*rel.parts[1:]) if len(rel.parts) > 1 else out_dir
+    return type(exc)(exc.errno, exc.strerror, str(shown)) if exc.errno is not None else exc
+
+
 def _engine_builtin(root: Path, build: _Build, formats, progress, snapshot_path: Path, report: dict):
     from . import snapshot
     from .builtin import Builder
@@ -279,7 +295,7 @@ def _engine_builtin(root: Path, build: _Build, formats, progress, snapshot_path:
         # Before the first cell: the snapshot, and its synthesis kept for the document's own call.
         progress("numbers snapshot")
         t = time.perf_counter()
-        report["problem"] = snapshot.read_problem(kernel.run(snapshot.kernel_code(root, snapshot_path)))
+        report["problem"] = snapshot.read_problem(kernel.run(snapshot.kernel_code(root, snapshot_path)), snapshot_path)
         report["done"] = True
         builder.timings["numbers"] = time.perf_counter() - t
 
@@ -327,7 +343,7 @@ def render_project(root, to=FORMATS, engine: str = "auto", force: bool = False, 
         raise RenderError(f"_quarto.yml: output-dir {cfgmod.output_dir_name(project)!r} would hold the project; "
                           "name a folder of its own, such as _output")
     if os.path.lexists(out_dir) and not out_dir.is_dir():
-        raise NotADirectoryError(20, "not a folder; the render's output folder", str(out_dir))
+        raise NotADirectoryError(errno.ENOTDIR, "is not a folder", str(out_dir))
     clean_leftovers(out_dir)
     base = inputs_hash(root)
     digests = {f: inputs_digest(root, engine, f, base) for f in formats}
@@ -375,6 +391,8 @@ def render_project(root, to=FORMATS, engine: str = "auto", force: bool = False, 
         _step("publish")
         _publish(build, out_dir, names)
         _step("published")
+    except OSError as exc:
+        raise _as_published(exc, build, out_dir) from None
     finally:
         build.close()
     timings = dict(timings)

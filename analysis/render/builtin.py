@@ -20,6 +20,7 @@ from .kernel import Kernel, first_error, setup_code
 from .qmd import (CALLOUT_TYPES, DIV_CLOSE_RE, DIV_OPEN_RE, FENCE_RE, HEADING_RE, INLINE_ENGINE_RE,
                   KNITR_INLINE_RE, QUARTO_XREF_PREFIXES, REF_RE, SHORTCODE_RE, SUPPORTED_XREF, ATTR_RE,
                   Cell, Document, Markdown, code_free_segments, parse_attributes, parse_qmd)
+from .tools import failure as tool_failure
 
 HERE = Path(__file__).parent
 QMD = "review.qmd"
@@ -649,7 +650,7 @@ class Builder:
         env = dict(os.environ, SOURCE_DATE_EPOCH="0")
         proc = subprocess.run(args, cwd=self.build, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            raise RenderError(f"pandoc ({fmt}) failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+            raise tool_failure(f"pandoc ({fmt})", proc.returncode, proc.stderr, out_path)
         for line in proc.stderr.splitlines():
             if "not found" in line or "Could not" in line:
                 raise RenderError(f"pandoc ({fmt}): {line.strip()}")
@@ -684,8 +685,7 @@ class Builder:
                 typst.compile(str(typ), output=str(pdf), root=str(self.root), timestamp=0,
                               ignore_system_fonts=True)
             except Exception as exc:  # typst raises its own error type with the compiler's message
-                first = str(exc).strip().splitlines()
-                raise RenderError(f"typst failed: {first[0] if first else type(exc).__name__}") from None
+                raise tool_failure("typst", None, str(exc) or type(exc).__name__, pdf, pick="first") from None
             self.timings["typst compile"] = time.perf_counter() - t
             results["pdf"] = pdf
         return results

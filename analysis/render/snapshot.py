@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 
 from ..errors import ReviewError
@@ -71,9 +72,13 @@ def write(root, path) -> str | None:
 
 def in_kernel(root: str, path: str) -> None:
     """Run in the render's kernel before the first cell: the snapshot, then its synthesis kept for the
-    document. Prints a JSON line {"problem": text or null} for the renderer to read."""
+    document. Prints a JSON line {"problem": text or null, "errno": number or null} for the renderer
+    to read; a fault of the environment (a full disk) comes back as its errno."""
     reuse_first_synthesis()
-    print(json.dumps({"problem": write(root, path)}))
+    try:
+        print(json.dumps({"problem": write(root, path), "errno": None}))
+    except OSError as exc:
+        print(json.dumps({"problem": None, "errno": exc.errno}))
 
 
 def kernel_code(root: Path, path: Path) -> str:
@@ -82,8 +87,9 @@ def kernel_code(root: Path, path: Path) -> str:
             f"del __review_snapshot")
 
 
-def read_problem(outputs: list[dict]) -> str | None:
-    """The problem reported by `in_kernel`, or the kernel's own error when it did not finish."""
+def read_problem(outputs: list[dict], path) -> str | None:
+    """The problem reported by `in_kernel`, or the kernel's own error when it did not finish; an
+    OSError naming `path` when writing it failed."""
     from .kernel import first_error
 
     err = first_error(outputs)
@@ -92,6 +98,10 @@ def read_problem(outputs: list[dict]) -> str | None:
     text = "".join(o.get("text", "") for o in outputs
                    if o.get("output_type") == "stream" and o.get("name") == "stdout").strip()
     try:
-        return json.loads(text.splitlines()[-1])["problem"]
+        answer = json.loads(text.splitlines()[-1])
+        problem, code = answer["problem"], answer["errno"]
     except (ValueError, IndexError, KeyError, TypeError):
         return f"numbers not recorded: the kernel answered {text[:80]!r}"
+    if code is not None:
+        raise OSError(code, os.strerror(code), str(path))
+    return problem
