@@ -24,7 +24,8 @@ number-sections: true
 BIB = "@article{kim2014, author={Kim, A}, title={T}, journal={J}, year={2014}}\n"
 
 
-def project(tmp_path, body: str, head: str = HEAD, quarto: str = "project:\n  output-dir: _output\n"):
+def project(tmp_path, body: str, head: str = HEAD,
+            quarto: str = "project:\n  output-dir: _output\nformat:\n  typst:\n    citeproc: true\n"):
     (tmp_path / "review.qmd").write_text(head + textwrap.dedent(body), encoding="utf-8")
     (tmp_path / "_quarto.yml").write_text(quarto, encoding="utf-8")
     (tmp_path / "references.bib").write_text(BIB, encoding="utf-8")

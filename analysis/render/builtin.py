@@ -238,12 +238,20 @@ class Builder:
                                   f"{', '.join(b.name for b in self.bib) or 'any bibliography'}")
         return a
 
-    def number_sections(self, a: Analysis, opts: dict) -> None:
-        """Section numbers counted from the document's shallowest numbered heading level."""
+    def number_sections(self, a: Analysis, opts: dict, fmt: str = "html") -> None:
+        """Section numbers counted from the document's shallowest numbered heading level.
+
+        Typst numbers headings with its `section-numbering` pattern, which `number-sections`
+        sets to "1.1.a" when it is not given (quarto-cli src/format/typst/format-typst.ts),
+        and the pattern alone numbers them too (Quarto's typst-show.typ passes it on)."""
         for h in a.headings.values():
             h.number = ""
-        if not opts.get("number-sections"):
+        pattern = opts.get("section-numbering") if fmt == "typst" else None
+        if not (opts.get("number-sections") or pattern):
             return
+        if fmt == "typst":
+            pattern = str(pattern or "1.1.a")
+            check_numbering(pattern)
         numbered = [h for h in a.headings.values() if h.numbered and not h.callout_title]
         if not numbered:
             return
@@ -256,7 +264,8 @@ class Builder:
             for k in range(rel + 1, 7):
                 counters[k] = 0
             if rel < depth:
-                h.number = ".".join(str(c) for c in counters[:rel + 1])
+                numbers = counters[:rel + 1]
+                h.number = typst_numbering(pattern, numbers) if pattern else ".".join(str(c) for c in numbers)
 
     # ---- execute ----------------------------------------------------------------------
     def execute(self, a: Analysis) -> None:
@@ -585,7 +594,7 @@ class Builder:
 
     def assemble(self, fmt: str, a: Analysis) -> str:
         opts = self.cfg[fmt]
-        self.number_sections(a, opts)
+        self.number_sections(a, opts, fmt)
         self._sec_numbers = {h.ident: h.number for h in a.headings.values() if h.ident}
         out: list[str] = []
         counter: dict = {}
@@ -645,8 +654,14 @@ class Builder:
                      "--css", str(HERE / "style.css")]
             for css in _as_list(o.get("css")):
                 args += ["--css", str(self.root / css)]
+            if cfgmod.math_method(o) == "mathml":
+                args += ["--mathml"]
         else:
+            # header.typ: what only this renderer needs (it writes the figure numbers itself);
+            # then the project's own Typst rules, the files Quarto reads through the same key.
             args += ["--to", "typst", "--include-in-header", str(HERE / "header.typ")]
+            for path in cfgmod.include_files(o, "include-in-header", self.root, self.build):
+                args += ["--include-in-header", str(path)]
         env = dict(os.environ, SOURCE_DATE_EPOCH="0")
         proc = subprocess.run(args, cwd=self.build, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
@@ -654,8 +669,14 @@ class Builder:
         for line in proc.stderr.splitlines():
             if "not found" in line or "Could not" in line:
                 raise RenderError(f"pandoc ({fmt}): {line.strip()}")
+        if fmt == "html" and cfgmod.math_method(o) is None and 'class="math' in out_path.read_text(encoding="utf-8"):
+            # Quarto's default is MathJax from a CDN: offline, or embedded, the reader sees raw TeX
+            raise RenderError("the document has math and _quarto.yml sets no html-math-method; Quarto's default "
+                              "loads MathJax from the network, so set html-math-method: mathml (or plain)")
 
     def run(self, formats: tuple[str, ...]) -> dict[str, Path]:
+        for f in formats:
+            cfgmod.check_format("typst" if f == "pdf" else f, self.cfg["typst" if f == "pdf" else f])
         t = time.perf_counter()
         a = self.scan()
         self.timings["parse"] = time.perf_counter() - t
@@ -689,6 +710,48 @@ class Builder:
             self.timings["typst compile"] = time.perf_counter() - t
             results["pdf"] = pdf
         return results
+
+
+# Typst's counting symbols that the built-in renderer writes (Typst has more: *, α, 一, ...).
+_COUNTING = "1aAiI"
+
+
+def check_numbering(pattern: str) -> None:
+    if not any(c in _COUNTING for c in pattern) or any(
+            (c.isalnum() and c not in _COUNTING) or c == "*" for c in pattern):
+        raise RenderError(f"_quarto.yml: section-numbering {pattern!r}: the built-in renderer writes the "
+                          "counting symbols 1, a, A, i and I (with any punctuation between them)")
+
+
+def _count(kind: str, n: int) -> str:
+    if kind == "1":
+        return str(n)
+    if kind in "aA":
+        letters = ""
+        while n > 0:  # bijective base 26, as Typst: z, aa, ab
+            n, r = divmod(n - 1, 26)
+            letters = chr(ord("a") + r) + letters
+        return letters if kind == "a" else letters.upper()
+    roman = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= value:
+            roman += numeral
+            n -= value
+    return roman if kind == "i" else roman.upper()
+
+
+def typst_numbering(pattern: str, numbers: list[int]) -> str:
+    """Typst's `numbering(pattern, ..numbers)`: each number takes its counting symbol and the
+    text before it; numbers beyond the pattern repeat its last symbol; the text after the
+    last symbol ends the result ("1.1.a" with 4, 10, 1 gives "4.10.a")."""
+    pieces = re.findall(rf"([^{_COUNTING}]*)([{_COUNTING}])", pattern)
+    suffix = pattern[sum(len(p) + 1 for p, _ in pieces):]
+    out = ""
+    for i, n in enumerate(numbers):
+        prefix, kind = pieces[min(i, len(pieces) - 1)]
+        out += prefix + _count(kind, n)
+    return out + suffix
 
 
 # Markdown punctuation Quarto backslash-escapes in a quoted text/plain value

@@ -21,10 +21,13 @@ DOC_KEYS = {
 EXECUTE_KEYS = {"echo", "eval", "output", "include", "warning", "error"}
 FORMAT_KEYS = {
     "html": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
-             "embed-resources", "self-contained", "css", "link-citations"},
+             "embed-resources", "self-contained", "css", "link-citations", "citeproc", "html-math-method"},
     "typst": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
-              "papersize", "margin", "fontsize", "mainfont", "columns", "link-citations"},
+              "papersize", "margin", "fontsize", "mainfont", "columns", "link-citations",
+              "citeproc", "section-numbering", "include-in-header"},
 }
+# html-math-method values that need nothing from the network (pandoc writes the math itself).
+OFFLINE_MATH = ("plain", "mathml")
 PROJECT_KEYS = {"type", "output-dir", "title", "render", "execute-dir"}
 DEFAULT_EXECUTE = {"echo": True, "eval": True, "output": True, "include": True,
                    "warning": True, "error": False}
@@ -134,3 +137,76 @@ def text_date(value) -> str | None:
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     return str(value)
+
+
+def math_method(opts: dict) -> str | None:
+    value = opts.get("html-math-method")
+    return value.get("method") if isinstance(value, dict) else value
+
+
+def check_format(fmt: str, opts: dict) -> None:
+    """Options whose Quarto meaning the built-in renderer would otherwise silently depart from."""
+    where = f"format {fmt}"
+    if opts.get("bibliography") and fmt == "typst" and opts.get("citeproc") is not True:
+        # Quarto's typst format leaves citations to Typst (its own numbered style and a second
+        # "Bibliography" heading) unless citeproc is true (quarto.org/docs/output-formats/typst.html#bibliography)
+        raise RenderError(f"_quarto.yml: {where}: set `citeproc: true`, so that Quarto formats citations with "
+                          "pandoc's citeproc as the built-in renderer does (Quarto's default for typst is "
+                          "Typst's own citation processing)")
+    if opts.get("citeproc") is False:
+        raise RenderError(f"_quarto.yml: {where}: `citeproc: false` is not supported; the built-in renderer "
+                          "formats citations with pandoc's citeproc")
+    method = math_method(opts)
+    if fmt == "html" and method is not None and method not in OFFLINE_MATH:
+        raise RenderError(f"_quarto.yml: {where}: html-math-method `{method}` needs a script or images from "
+                          f"the network; use {' or '.join(OFFLINE_MATH)}")
+
+
+def include_files(opts: dict, key: str, root: Path, build: Path) -> list[Path]:
+    """Quarto's include-in-header and friends: a path, a `text:` or `file:` map, or a list of them."""
+    value = opts.get(key)
+    items = [] if value is None else value if isinstance(value, list) else [value]
+    out = []
+    for n, item in enumerate(items, 1):
+        if isinstance(item, dict) and "text" in item:
+            path = Path(build) / f"{key}-{n}.txt"
+            path.write_text(str(item["text"]), encoding="utf-8")
+        else:
+            name = item.get("file") if isinstance(item, dict) else item
+            path = Path(root) / str(name)
+            if not path.is_file():
+                raise RenderError(f"_quarto.yml: {key}: {name} is not a file in the project")
+        out.append(path)
+    return out
+
+
+# Options whose value names a project file the output depends on.
+FILE_KEYS = ("bibliography", "csl", "css", "include-in-header", "reference-doc")
+
+
+def named_files(root: Path) -> list[Path]:
+    """The project files that _quarto.yml and the front matter name (a Typst header, a reference
+    document, a stylesheet, ...), so a change to one of them is a change of the render's inputs."""
+    root = Path(root)
+    metas = []
+    for path, front in ((root / "_quarto.yml", False), (root / "review.qmd", True)):
+        try:
+            text = path.read_text(encoding="utf-8")
+            if front:
+                text = text.split("\n---", 1)[0][3:] if text.startswith("---") else ""
+            data = yaml.safe_load(text) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # the render itself reports what is wrong
+        if isinstance(data, dict):
+            metas.append(data)
+            fmt = data.get("format")
+            metas += [v for v in fmt.values() if isinstance(v, dict)] if isinstance(fmt, dict) else []
+    found = set()
+    for meta in metas:
+        for key in FILE_KEYS:
+            value = meta.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                name = item.get("file") if isinstance(item, dict) else item
+                if isinstance(name, str) and (root / name).is_file():
+                    found.add((root / name).resolve())
+    return sorted(found)
