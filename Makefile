@@ -38,7 +38,7 @@ lock: $(STAMP)
 
 # Regenerates the metafor reference values (needs R with metafor and metadat).
 reference:
-	cd tests/reference && for f in *.R; do Rscript "$$f" || exit 1; done
+	for f in tests/reference/*.R; do Rscript "$$f" || exit 1; done
 
 # Runs every benchmark, then copies their tables into README's performance section.
 bench: $(STAMP)

@@ -175,3 +175,34 @@ def test_study_frame_rows_and_weights():
     row = f.iloc[0]
     assert row["ci_ub"] - row["yi"] == pytest.approx(1.959963984540054 * np.sqrt(row["vi"]))
     assert f["yi"].isna().sum() == 1
+
+
+# --- more of metadat (tests/reference/reference_metadat.json) ------------------------------
+# dat.yusuf1985 table 9 (beta blockers after myocardial infarction, Peto's own example; six
+# double-zero trials), dat.hahn2001 (three double-zero trials) and dat.lau1992.
+
+META = json.loads((Path(__file__).parent / "reference" / "reference_metadat.json").read_text())
+META_CASES = [(ds, m) for ds in ("yusuf1985_table9", "hahn2001", "lau1992")
+              for m in ("OR", "RR", "RD", "PETO")]
+
+
+@pytest.mark.parametrize("dataset,measure", META_CASES)
+def test_metadat_mh_and_peto_match_metafor(dataset, measure):
+    t = META["data"][dataset]
+    if measure == "PETO":
+        res = peto(t["ai"], t["bi"], t["ci"], t["di"], labels=t["labels"])
+    else:
+        res = mantel_haenszel(t["ai"], t["bi"], t["ci"], t["di"], measure=measure,
+                              labels=t["labels"])
+    _check(res, META["binary"][dataset][measure])
+
+
+def test_peto_with_double_zero_trials():
+    t = META["data"]["yusuf1985_table9"]
+    double_zero = [(a == 0 and c == 0) for a, c in zip(t["ai"], t["ci"])]
+    assert sum(double_zero) == 6
+    res = peto(t["ai"], t["bi"], t["ci"], t["di"])
+    # the double-zero trials have no yi and carry no weight, as in rma.peto
+    assert np.isnan(res.yi[double_zero]).all()
+    assert (res.weights[double_zero] == 0).all()
+    assert res.k == 26 and res.k_yi == 20

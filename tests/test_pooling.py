@@ -1,5 +1,6 @@
 """Pooling against metafor: reference numbers come from tests/reference/reference_pooling.json."""
 
+import json
 import math
 
 import numpy as np
@@ -32,14 +33,43 @@ def test_unknown_method_is_refused():
         rma([0.1, 0.2], [0.1, 0.1], method="SJ")
 
 
-def test_k1_is_degenerate_not_a_crash():
-    res = rma([0.3], [0.04], method="REML")
-    assert res.k == 1
-    assert res.estimate == 0.3 and res.se == pytest.approx(0.2)
-    assert res.tau2 == 0.0
-    assert math.isnan(res.q) and math.isnan(res.i2) and math.isnan(res.h2)
-    assert math.isnan(res.tau2_ci_lb)
-    assert res.weights.tolist() == [100.0]
+def test_k1_follows_metafor():
+    # metafor 3.8.1: rma(0.3, 0.04) gives QE = 0, QEp = 1, I2 = 0, H2 = 1, tau2 = 0;
+    # with test="knha" it warns 'Setting argument test="z" since k=1' and gives z = 1.5,
+    # p = 0.1336144; confint() stops ("Stopped because k = 1").
+    for method in ("REML", "ML", "DL", "HE", "FE"):
+        res = rma([0.3], [0.04], method=method)
+        assert res.k == 1 and res.q_df == 0
+        assert res.estimate == 0.3 and res.se == pytest.approx(0.2)
+        assert (res.tau2, res.q, res.q_pval, res.i2, res.h2) == (0.0, 0.0, 1.0, 0.0, 1.0)
+        assert math.isnan(res.tau2_ci_lb) and math.isnan(res.h2_ci_ub)
+        assert res.weights.tolist() == [100.0]
+        assert (res.pi_lb, res.pi_ub) == (res.ci_lb, res.ci_ub)
+    res = rma([0.3], [0.04], hk=True)
+    assert res.test == "z" and res.hk_requested and not res.hk
+    assert res.zval == pytest.approx(1.5) and res.pval == pytest.approx(0.133614402537716, rel=1e-9)
+    assert res.ci_lb == pytest.approx(-0.0920, abs=1e-4)
+    assert "z test is used at k = 1" in res.notes[0]
+    d = res.to_dict()
+    assert d["zval"] == pytest.approx(1.5) and d["q"] == 0.0 and d["notes"] == list(res.notes)
+
+
+def test_hk_with_identical_effects_is_metafor_s2_zero():
+    # metafor: rma(c(.2,.2,.2), c(.1,.2,.3), test="knha") has se 0, zval Inf, pval 0,
+    # ci.lb = ci.ub = 0.2 (s2w = 0 when the weighted RSS is below machine epsilon).
+    res = rma([0.2, 0.2, 0.2], [0.1, 0.2, 0.3], hk=True)
+    assert res.se == 0.0 and res.tval == math.inf and res.pval == 0.0
+    assert res.ci_lb == res.ci_ub == pytest.approx(0.2)
+    assert (res.tau2, res.q, res.i2, res.h2) == (0.0, 0.0, 0.0, 1.0)
+    assert "s^2 = 0" in res.notes[0]
+    d = res.to_dict()
+    assert d["tval"] is None and d["pval"] == 0.0
+    json.dumps(d, allow_nan=False)
+
+
+def test_values_that_overflow_are_refused():
+    with pytest.raises(StatsError, match="cannot be pooled in double precision"):
+        rma([1e308, 1e308, 0.9e308], [1e-300, 2e-300, 1e-300], what="x.csv")
 
 
 def test_fixed_effect_is_inverse_variance_mean():
@@ -66,7 +96,6 @@ def test_hk_only_when_asked():
 # 1e-6 relative (1e-9 absolute near zero); anything that depends on an iterative tau^2
 # (ML, REML) at 1e-4 relative.
 
-import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_pooling.json").read_text())
@@ -225,3 +254,110 @@ def test_shift_and_order_invariance(data, shift, method):
     assert base.tau2 >= 0 and base.tau2_ci_lb <= base.tau2_ci_ub
     assert base.ci_lb <= base.estimate <= base.ci_ub
     assert base.pi_lb <= base.ci_lb + 1e-12
+
+
+# ====================================================================== more of metadat
+# tests/reference/reference_metadat.json, written by make_reference_metadat.R: data sets
+# the code above was not written against (lau1992, anand1999, li2007, graves2010,
+# lehmann2018, raudenbush1985, bangertdrowns2004, molloy2014, yusuf1985, hahn2001, and
+# the risk differences of nielweise2007, where metafor stops early).
+
+from metafor_compare import check_fit  # noqa: E402
+
+META = json.loads((Path(__file__).parent / "reference" / "reference_metadat.json").read_text())
+MPOOL = {c["id"]: c for c in META["pool"]}
+
+
+@pytest.mark.parametrize("case_id", sorted(i for i, c in MPOOL.items() if c["error"] is None))
+def test_metadat_against_metafor(case_id):
+    case = MPOOL[case_id]
+    res = rma(case["yi"], case["vi"], method=case["method"], hk=case["hk"], level=case["level"],
+              labels=case["labels"], measure=case["measure"])
+    assert check_fit(res, case["result"], case["method"], case_id) >= 25
+
+
+@pytest.mark.parametrize("case_id", sorted(i for i, c in MPOOL.items()
+                                           if c["error"] is None and c["result"]["converged_early"]))
+def test_optimum_on_request_is_the_fit_at_the_optimum(case_id):
+    case = MPOOL[case_id]
+    res = rma(case["yi"], case["vi"], method=case["method"], hk=case["hk"], level=case["level"],
+              tau2_convergence="optimum")
+    ref = case["result"]["at_optimum"]
+    assert res.tau2_convergence == "optimum" and res.converged_early
+    assert res.tau2_metafor == pytest.approx(case["result"]["tau2"], rel=1e-9)
+    _close(res.tau2, ref["tau2"], ITER, "tau2")
+    for key in ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "i2", "h2", "pi_lb", "pi_ub"):
+        _close(getattr(res, key), ref[key], ITER, f"{case_id} {key}")
+    assert "the optimum is reported" in res.notes[-1]
+
+
+def test_nielweise2007_rd_stops_where_metafor_stops():
+    # metafor stops after 8 steps at 1.3822e-4 (REML) and 7.955e-5 (ML); the optima are
+    # 1.2255e-4 and 5.916e-5
+    reml = rma(MPOOL["nielweise2007_RD_REML"]["yi"], MPOOL["nielweise2007_RD_REML"]["vi"])
+    assert reml.tau2 == pytest.approx(1.38222351038922e-4, rel=1e-9)
+    assert reml.estimate == pytest.approx(-0.016301, abs=5e-7)
+    assert reml.tau2_optimum == pytest.approx(1.22553e-4, rel=1e-4)
+    d = reml.to_dict()
+    assert d["converged_early"] is True and d["tau2_optimum"] == reml.tau2_optimum
+
+
+def test_ll0check_only_above_the_threshold():
+    # dat.lau1992 log RR, ML: metafor stops at 7.68e-6, below its threshold 1e-5, so its
+    # ll0check does not set tau^2 to 0 although tau^2 = 0 is the optimum
+    case = MPOOL["lau1992_RR_ML"]
+    res = rma(case["yi"], case["vi"], method="ML")
+    assert res.tau2 == pytest.approx(7.68382283221266e-06, rel=1e-9)
+    assert res.tau2_optimum == 0.0 and res.converged_early
+
+
+def test_fisher_scoring_that_does_not_converge_is_an_error_naming_the_analysis():
+    # dat.lehmann2018, pre-registered studies: metafor's REML Fisher scoring alternates
+    # between two values and rma() stops ("Fisher scoring algorithm did not converge")
+    case = MPOOL["lehmann2018_preregistered_REML"]
+    assert "did not converge" in case["error"]
+    with pytest.raises(StatsError, match=r"^red\.csv: REML estimation of tau\^2 did not converge"):
+        rma(case["yi"], case["vi"], what="red.csv")
+    res = rma(case["yi"], case["vi"], tau2_convergence="optimum")
+    ref = case["optimum"]
+    _close(res.tau2, ref["tau2_optimize"], ITER, "tau2")
+    # metafor itself converges to the same point with halved steps (stepadj = 0.5)
+    _close(res.tau2, ref["stepadj_half"]["tau2"], ITER, "tau2")
+    for key in ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "i2", "h2", "pi_lb", "pi_ub"):
+        _close(getattr(res, key), ref["at_optimum"][key], ITER, key)
+    for key in ("tau2_ci_lb", "tau2_ci_ub", "h2_ci_lb", "h2_ci_ub"):
+        _close(getattr(res, key), ref["stepadj_half"][key], ITER, key)
+    assert math.isnan(res.tau2_metafor) and not res.converged_early
+
+
+def test_h2_interval_follows_the_tau2_interval():
+    res = fit_case(POOL["bcg_RR_REML"])
+    vt = (res.k - 1) / np.sum((1 / res.vi) - (1 / res.vi) ** 2 / np.sum(1 / res.vi))
+    assert res.h2_ci_lb == pytest.approx(1 + res.tau2_ci_lb / vt, rel=1e-12)
+    assert res.h2_ci_ub == pytest.approx(1 + res.tau2_ci_ub / vt, rel=1e-12)
+    frame = res.summary_frame()
+    assert frame["h2_ci_ub"].iloc[-1] == res.h2_ci_ub and frame["h2_ci_ub"].iloc[:-1].isna().all()
+    assert res.to_dict()["h2_ci_lb"] == res.h2_ci_lb
+
+
+# ---------------------------------------------------------------- the closed forms against PyMARE
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 1.0)), min_size=3, max_size=15))
+def test_closed_forms_agree_with_pymare(data):
+    # PyMARE is not imported to pool; its estimators are an independent check
+    from pymare.estimators import DerSimonianLaird, Hedges, WeightedLeastSquares
+
+    y = np.array([d[0] for d in data])
+    v = np.array([d[1] for d in data])
+    X = np.ones((y.size, 1))
+    for method, est in (("DL", DerSimonianLaird), ("HE", Hedges)):
+        fit = est(small_sample_correction="wald").fit(y=y[:, None], v=v[:, None], X=X)
+        t = max(0.0, float(np.ravel(fit.params_["tau2"])[0]))
+        res = rma(y, v, method=method)
+        assert res.tau2 == pytest.approx(t, rel=1e-9, abs=1e-12)
+        wls = WeightedLeastSquares(tau2=res.tau2, small_sample_correction="wald").fit(
+            y=y[:, None], X=X, v=v[:, None])
+        assert res.estimate == pytest.approx(float(np.ravel(wls.params_["fe_params"])[0]),
+                                             rel=1e-9, abs=1e-12)

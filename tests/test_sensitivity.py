@@ -180,3 +180,33 @@ def test_guards():
         cumulative([0.1, 0.2], [0.01, 0.02], [2000])
     with pytest.raises(StatsError):
         leave_one_out([0.1, np.nan], [0.01, 0.02])
+
+
+# --- more of metadat (tests/reference/reference_metadat.json) ----------------------------------
+# dat.bangertdrowns2004 and dat.raudenbush1985, each fitted with REML and DL, with and without
+# Hartung-Knapp.
+
+META = json.loads((Path(__file__).parent / "reference" / "reference_metadat.json").read_text())
+META_CASES = [(d, f) for d in ("bangertdrowns2004", "raudenbush1985")
+              for f in ("REML", "REML_hk", "DL", "DL_hk")]
+
+
+@pytest.mark.parametrize("dataset,fit", META_CASES)
+def test_metadat_leave1out_cumul_regtest(dataset, fit):
+    d = META["data"][dataset]
+    ref = META["sensitivity"][dataset]
+    method, hk = fit.split("_")[0], fit.endswith("hk")
+    rtol = _tol(method)
+    loo = leave_one_out(d["yi"], d["vi"], method=method, hk=hk, labels=d["labels"])
+    _compare_frame(loo, ref[fit]["leave1out"], rtol)
+    cum = cumulative(d["yi"], d["vi"], ref["order_by"], method=method, hk=hk, labels=d["labels"])
+    assert list(cum["position"]) == ref[fit]["cumul"]["order"]
+    _compare_frame(cum, ref[fit]["cumul"], rtol)
+    eg = egger_test(d["yi"], d["vi"], method=method, hk=hk)
+    rt = ref[fit]["regtest"]
+    assert eg.stat == pytest.approx(rt["zval"], rel=rtol)
+    assert eg.pval == pytest.approx(rt["pval"], rel=rtol)
+    assert eg.limit_estimate == pytest.approx(rt["est"], rel=rtol)
+    assert (eg.limit_ci_lb, eg.limit_ci_ub) == (pytest.approx(rt["ci_lb"], rel=rtol),
+                                                pytest.approx(rt["ci_ub"], rel=rtol))
+    assert (np.isnan(eg.df) if rt["df"] is None else eg.df == rt["df"])

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.errors import StatsError
 from analysis.stats.subgroups import metareg, subgroup_analysis
+from metafor_compare import check_fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_pooling.json").read_text())
 BCG = REF["data"]["bcg"]
@@ -94,3 +95,54 @@ def test_subgroup_errors():
     groups[3] = None
     with pytest.raises(StatsError, match="subgroup is missing"):
         subgroup_analysis(case["yi"], case["vi"], groups)
+
+
+# ---------------------------------------------------------------- more of metadat
+# tests/reference/reference_metadat.json (make_reference_metadat.R): dat.raudenbush1985
+# by weeks has six one-study subgroups; under Hartung-Knapp metafor fits each of them
+# with the z test ("Setting argument test="z" since k=1"), so the test for subgroup
+# differences still has every subgroup in it.
+
+META = json.loads((Path(__file__).parent / "reference" / "reference_metadat.json").read_text())
+
+
+@pytest.mark.parametrize("case", META["subgroups"], ids=lambda c: c["id"])
+def test_metadat_subgroups_match_metafor(case):
+    res = subgroup_analysis(case["yi"], case["vi"], case["groups"], method=case["method"],
+                            hk=case["hk"])
+    ref = case["result"]
+    tol = ITER if case["method"] in ("REML", "ML") else CLOSED
+    assert list(res.groups) == [g["group"] for g in ref["groups"]]
+    for g in ref["groups"]:
+        r = res.groups[g["group"]]
+        check_fit(r, {k: v for k, v in g.items() if k != "group"}, case["method"], g["group"])
+        if r.k == 1 and case["hk"]:
+            assert "z test is used at k = 1" in r.notes[0]
+    assert res.q_between == _approx(ref["q_between"], tol)
+    assert res.q_between_df == ref["q_between_df"]
+    assert res.q_between_pval == _approx(ref["q_between_pval"], tol)
+
+
+def test_one_study_subgroups_keep_the_test_under_hartung_knapp():
+    case = next(c for c in META["subgroups"] if c["id"] == "raudenbush1985_weeks_REML_knha")
+    res = subgroup_analysis(case["yi"], case["vi"], case["groups"], hk=True)
+    assert sum(r.k == 1 for r in res.groups.values()) == 6
+    assert math.isfinite(res.q_between) and res.q_between_df == 9
+    d = res.to_dict()
+    assert d["q_between"] == pytest.approx(case["result"]["q_between"], rel=1e-4)
+
+
+@pytest.mark.parametrize("case", META["metareg"], ids=lambda c: c["id"])
+def test_metadat_metareg_matches_metafor(case):
+    res = metareg(case["yi"], case["vi"], case["mods"], method=case["method"], hk=case["hk"])
+    ref = case["result"]
+    tol = ITER if case["method"] in ("REML", "ML") else CLOSED
+    for key in ("coef", "se", "stat", "pval", "ci_lb", "ci_ub"):
+        assert list(getattr(res, key)) == _approx(ref[key], tol), key
+    for key in ("tau2", "qm", "qm_pval", "i2", "h2", "tau2_ci_lb", "tau2_ci_ub", "i2_ci_lb",
+                "i2_ci_ub", "h2_ci_lb", "h2_ci_ub"):
+        assert getattr(res, key) == _approx(ref[key], ITER), key
+    for key in ("qe", "qe_pval"):
+        assert getattr(res, key) == _approx(ref[key], CLOSED), key
+    assert res.qm_df == ref["qm_df"] and res.qe_df == ref["qe_df"]
+    assert res.r2 == pytest.approx(ref["r2"], rel=1e-4, abs=1e-6)

@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
+from . import dist
 from ..errors import StatsError
 
 MEASURES = ("OR", "RR", "RD")
@@ -65,10 +64,12 @@ class BinaryPoolResult:
     def is_ratio(self) -> bool:
         return self.measure in ("OR", "RR", "PETO")
 
-    def study_frame(self) -> pd.DataFrame:
+    def study_frame(self):
         """One row per table: label, yi, vi, se, CI at ``level`` (NaN where dropped), weight."""
+        import pandas as pd
+
         se = np.sqrt(self.vi)
-        z = float(stats.norm.isf((1 - self.level / 100) / 2))
+        z = dist.norm_crit(self.level)
         return pd.DataFrame({"label": self.labels, "yi": self.yi, "vi": self.vi, "se": se,
                              "ci_lb": self.yi - z * se, "ci_ub": self.yi + z * se,
                              "weight": self.weights})
@@ -111,7 +112,7 @@ def _as_tables(ai, bi, ci, di, labels):
 def _crit(level: float) -> float:
     if not 0 < level < 100:
         raise StatsError(f"level must be between 0 and 100, got {level}")
-    return float(stats.norm.isf((1 - level / 100) / 2))
+    return dist.norm_crit(level)
 
 
 def _double_zero(ai, bi, ci, di):
@@ -195,7 +196,7 @@ def _heterogeneity(yi, vi, beta):
 
 def _het_stats(q, k_yi):
     df = k_yi - 1
-    pval = float(stats.chi2.sf(q, df))
+    pval = float(dist.chi2_sf(q, df))
     # Q = 0 only when every study sits on the estimate; I^2 is then 0, not 0/0.
     i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
     return pval, i2, q / df
@@ -252,7 +253,7 @@ def mantel_haenszel(ai, bi, ci, di, *, measure="OR", level=95, labels=None,
                              "(or only events) in every table")
         se = float(np.sqrt(var))
     zval = beta / se
-    pval = float(2 * stats.norm.sf(abs(zval)))
+    pval = float(2 * dist.norm_sf(abs(zval)))
 
     if measure == "OR":
         xt, yt = ai + ci, bi + di
@@ -261,7 +262,7 @@ def mantel_haenszel(ai, bi, ci, di, *, measure="OR", level=95, labels=None,
         if denom > 0:
             extra_cmh = float(num / denom)
             extra["cmh"] = extra_cmh
-            extra["cmh_pval"] = float(stats.chi2.sf(extra_cmh, 1))
+            extra["cmh_pval"] = float(dist.chi2_sf(extra_cmh, 1))
         psi = np.exp(beta)
         if psi == 1:
             n11 = n1 / n * xt
@@ -281,8 +282,8 @@ def mantel_haenszel(ai, bi, ci, di, *, measure="OR", level=95, labels=None,
         extra["breslow_day"] = bd
         extra["tarone"] = ta
         if k_pos > 1:
-            extra["tarone_pval"] = float(stats.chi2.sf(ta, k_pos - 1))
-            extra["breslow_day_pval"] = float(stats.chi2.sf(bd, k_pos - 1))
+            extra["tarone_pval"] = float(dist.chi2_sf(ta, k_pos - 1))
+            extra["breslow_day_pval"] = float(dist.chi2_sf(bd, k_pos - 1))
 
     wi = {"OR": bi * ci / n, "RR": ci * n1 / n, "RD": n1 * n2 / n}[measure]
     k_yi, q, (q_pval, i2, h2) = _heterogeneity(yi, vi, beta)
@@ -322,7 +323,7 @@ def peto(ai, bi, ci, di, *, level=95, labels=None, add=0.5, to="only0",
     beta = float(np.sum(ai - e) / sv)
     se = float(np.sqrt(1 / sv))
     zval = beta / se
-    pval = float(2 * stats.norm.sf(abs(zval)))
+    pval = float(2 * dist.norm_sf(abs(zval)))
     k_pos = int((v > 0).sum())
     ok = v > 0
     q = max(0.0, float(np.sum((ai[ok] - e[ok]) ** 2 / v[ok]) - np.sum(ai - e) ** 2 / v[ok].sum()))

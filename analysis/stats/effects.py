@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from . import dist
 from ..errors import InputError
 
 MEASURES = ("MD", "SMD", "RR", "OR", "RD", "GEN")
@@ -43,8 +43,10 @@ class EffectSizes:
     def sei(self) -> np.ndarray:
         return np.sqrt(self.vi)
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self):
         """label, yi, vi, sei, corrected (one row per study)."""
+        import pandas as pd
+
         corrected = self.corrected if self.corrected is not None else np.zeros(len(self.yi), bool)
         return pd.DataFrame(
             {"label": list(self.labels), "yi": self.yi, "vi": self.vi,
@@ -238,7 +240,7 @@ def from_contrast(estimate, ci_lb=None, ci_ub=None, se=None, level=95, *, log_sc
             lb, ub = np.log(lb), np.log(ub)
         if np.any(ub <= lb):
             raise InputError(f"upper confidence limit {ci_ub} is not above the lower {ci_lb}")
-        z = stats.norm.isf((1 - level / 100) / 2)
+        z = dist.norm_crit(level)
         s = (ub - lb) / (2 * z)
     if log_scale:
         if np.any(est <= 0):

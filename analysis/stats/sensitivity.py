@@ -1,69 +1,72 @@
 """Sensitivity and small-study analyses as metafor: leave1out, cumul, funnel, regtest, trimfill.
 
 Every pooled fit goes through :func:`analysis.stats.pooling.rma`. Egger's regression and the
-side detection of trim-and-fill need a meta-regression on the standard error; that is
-fitted here with metafor's algorithm (HE start, Fisher scoring for ML/REML, the same
-convergence threshold) so the results agree with ``regtest`` and ``trimfill``.
+side detection of trim-and-fill need a meta-regression on the standard error; its tau^2
+comes from :func:`analysis.stats.pooling.tau2_fit`, the same algorithm as metafor's
+``rma.uni`` with moderators, so the results agree with ``regtest`` and ``trimfill``.
 
-A fit on a single study follows metafor rather than :func:`rma`'s NaN convention:
-estimate = yi, se = sqrt(vi), z-test, Q = 0 (p = 1), tau^2 = 0, I^2 = 0, H^2 = 1. It occurs
-in the first step of a cumulative analysis and when leaving one out of two studies.
+A fit on a single study (the first step of a cumulative analysis, or leaving one out of
+two studies) is :func:`rma` at k = 1, which follows metafor: estimate = yi,
+se = sqrt(vi), z-test, Q = 0 (p = 1), tau^2 = 0, I^2 = 0, H^2 = 1.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
+from . import dist
 from ..errors import StatsError
-from .pooling import PoolResult, fisher_scoring, knha_scale, rma, validate_inputs
+from .pooling import PoolResult, knha_scale, rma, tau2_fit, validate_inputs
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built, not to pool
+    import pandas as pd
 
 LOO_COLUMNS = ["study", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "q", "qp", "tau2",
                "i2", "h2"]
 EGGER_REASON = "fewer than 10 studies (Cochrane Handbook 10.4.3.1)"
 
 
-def _fit_row(y, v, *, method, hk, level) -> dict:
-    if y.size == 1:
-        se = math.sqrt(v[0])
-        z = float(stats.norm.isf((1 - level / 100) / 2))
-        zval = y[0] / se
-        return dict(estimate=float(y[0]), se=se, zval=zval,
-                    pval=float(2 * stats.norm.sf(abs(zval))), ci_lb=y[0] - z * se,
-                    ci_ub=y[0] + z * se, q=0.0, qp=1.0, tau2=0.0, i2=0.0, h2=1.0)
-    r = rma(y, v, method=method, hk=hk, level=level)
+def _fit_row(y, v, *, method, hk, level, tau2_convergence="metafor", what="") -> dict:
+    r = rma(y, v, method=method, hk=hk, level=level, tau2_convergence=tau2_convergence,
+            what=what)
     return dict(estimate=r.estimate, se=r.se, zval=r.tval if r.test == "t" else r.zval,
                 pval=r.pval, ci_lb=r.ci_lb, ci_ub=r.ci_ub, q=r.q, qp=r.q_pval, tau2=r.tau2,
                 i2=r.i2, h2=r.h2)
 
 
-def leave_one_out(yi, vi, *, method="REML", hk=False, labels=None, level=95) -> pd.DataFrame:
+def leave_one_out(yi, vi, *, method="REML", hk=False, labels=None, level=95,
+                  tau2_convergence="metafor"):
     """Pool again without each study in turn (metafor ``leave1out``); one row per omitted study.
 
     ``zval`` holds the t statistic when ``hk`` is true (df = k - 2).
     """
+    import pandas as pd
+
     y, v, labs = validate_inputs(yi, vi, labels)
     if y.size < 2:
         raise StatsError("leave-one-out needs at least 2 studies")
     rows = []
     for i in range(y.size):
         keep = np.arange(y.size) != i
-        rows.append(dict(study=labs[i], **_fit_row(y[keep], v[keep], method=method, hk=hk,
-                                                   level=level)))
+        rows.append(dict(study=labs[i], **_fit_row(
+            y[keep], v[keep], method=method, hk=hk, level=level,
+            tau2_convergence=tau2_convergence, what=f"leave-one-out without {labs[i]}")))
     return pd.DataFrame(rows, columns=LOO_COLUMNS)
 
 
 def cumulative(yi, vi, order=None, *, method="REML", hk=False, labels=None, level=95,
-               decreasing=False) -> pd.DataFrame:
+               decreasing=False, tau2_convergence="metafor"):
     """Cumulative pooling (metafor ``cumul``): studies added one at a time in ``order``.
 
     ``order`` is a sort key per study (e.g. the year); ties keep the input order, as R's
     ``order``. Row i pools the first i studies; ``study`` names the study added.
     """
+    import pandas as pd
+
     y, v, labs = validate_inputs(yi, vi, labels)
     if order is None:
         idx = np.arange(y.size)
@@ -75,8 +78,10 @@ def cumulative(yi, vi, order=None, *, method="REML", hk=False, labels=None, leve
     rows = []
     for i in range(1, y.size + 1):
         sel = idx[:i]
-        rows.append(dict(study=labs[idx[i - 1]], **_fit_row(y[sel], v[sel], method=method,
-                                                            hk=hk, level=level)))
+        rows.append(dict(study=labs[idx[i - 1]], **_fit_row(
+            y[sel], v[sel], method=method, hk=hk, level=level,
+            tau2_convergence=tau2_convergence,
+            what=f"cumulative analysis up to {labs[idx[i - 1]]}")))
     out = pd.DataFrame(rows, columns=LOO_COLUMNS)
     out.insert(1, "position", idx)
     return out
@@ -94,11 +99,13 @@ class FunnelData:
 
 def funnel_data(yi, vi, estimate, level=95, labels=None) -> FunnelData:
     """Funnel-plot data as metafor's ``funnel``: the contour runs from se 0 to the largest se."""
+    import pandas as pd
+
     y, v, labs = validate_inputs(yi, vi, labels)
     if not np.isfinite(estimate):
         raise StatsError("funnel needs a finite pooled estimate")
     sei = np.sqrt(v)
-    z = float(stats.norm.isf((1 - level / 100) / 2))
+    z = dist.norm_crit(level)
     grid = np.linspace(0.0, float(sei.max()), 2)
     contour = pd.DataFrame({"sei": grid, "ci_lb": estimate - z * grid,
                             "ci_ub": estimate + z * grid})
@@ -109,7 +116,7 @@ def funnel_data(yi, vi, estimate, level=95, labels=None) -> FunnelData:
 # ---------------------------------------------------------------- meta-regression
 
 
-def _metareg(y, v, X, *, method="REML", hk=False):
+def _metareg(y, v, X, *, method="REML", hk=False, tau2_convergence="metafor", what=""):
     """Mixed-effects meta-regression as metafor's ``rma.uni`` with moderators.
 
     Returns (beta, vb, tau2, df); df is None for a z-test.
@@ -118,24 +125,9 @@ def _metareg(y, v, X, *, method="REML", hk=False):
     if k <= p:
         raise StatsError(f"meta-regression needs more than {p} studies, got {k}")
     method = str(method).upper()
-    if method == "FE":
-        tau2 = 0.0
-    elif method in ("HE", "ML", "REML"):
-        # Hedges' estimator from ordinary least squares, metafor's starting value.
-        xtx_inv = np.linalg.inv(X.T @ X)
-        proj = np.eye(k) - X @ xtx_inv @ X.T
-        rss = float(y @ proj @ y)
-        tau2 = (rss - float(np.trace(proj * v))) / (k - p)
-        if method != "HE":
-            tau2, _ = fisher_scoring(y, v, X, max(0.0, tau2), method)
-        tau2 = max(0.0, tau2)
-    elif method == "DL":
-        w = 1 / v
-        a_inv = np.linalg.inv((X.T * w) @ X)
-        pmat = np.diag(w) - (X * w[:, None]) @ a_inv @ (X.T * w)
-        tau2 = max(0.0, (float(y @ pmat @ y) - (k - p)) / float(np.trace(pmat)))
-    else:
+    if method not in ("FE", "HE", "ML", "REML", "DL"):
         raise StatsError(f"meta-regression method must be REML, ML, HE, DL or FE, got {method!r}")
+    tau2 = tau2_fit(y, v, X, method, tau2_convergence, what).tau2
     w = 1 / (v + tau2)
     vb = np.linalg.inv((X.T * w) @ X)
     beta = vb @ ((X.T * w) @ y)
@@ -172,7 +164,7 @@ class EggerResult:
 
 
 def egger_test(yi, vi, *, min_k=10, model="rma", method="REML", hk=False, level=95,
-               compute_below_min_k=False) -> EggerResult:
+               compute_below_min_k=False, tau2_convergence="metafor") -> EggerResult:
     """Egger's regression test as metafor ``regtest(x, model=, predictor="sei")``.
 
     ``model="rma"`` (metafor's default): mixed-effects meta-regression of yi on sei with
@@ -198,7 +190,9 @@ def egger_test(yi, vi, *, min_k=10, model="rma", method="REML", hk=False, level=
         raise StatsError(f"Egger's regression needs at least 3 studies, got {k}")
     X = np.column_stack([np.ones(k), np.sqrt(v)])
     if model == "rma":
-        beta, vb, _, df = _metareg(y, v, X, method=method, hk=hk)
+        beta, vb, _, df = _metareg(y, v, X, method=method, hk=hk,
+                                   tau2_convergence=tau2_convergence,
+                                   what="Egger's regression test")
     else:
         w = 1 / v
         a_inv = np.linalg.inv((X.T * w) @ X)
@@ -210,11 +204,11 @@ def egger_test(yi, vi, *, min_k=10, model="rma", method="REML", hk=False, level=
     stat = float(beta[1] / se[1])
     alpha = 1 - level / 100
     if df is None:
-        pval = float(2 * stats.norm.sf(abs(stat)))
-        crit = float(stats.norm.isf(alpha / 2))
+        pval = float(2 * dist.norm_sf(abs(stat)))
+        crit = dist.norm_crit(level)
     else:
-        pval = float(2 * stats.t.sf(abs(stat), df))
-        crit = float(stats.t.isf(alpha / 2, df))
+        pval = float(2 * dist.t_sf(abs(stat), df))
+        crit = float(dist.t_isf(alpha / 2, df))
     return EggerResult(applicable, reason, k, model, method if model == "rma" else "lm", test,
                        float(beta[1]), float(se[1]), stat, nan if df is None else float(df), pval,
                        float(beta[0]), float(beta[0] - crit * se[0]),
@@ -250,7 +244,8 @@ class TrimFillResult:
 
 
 def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, level=95,
-             labels=None, measure="GEN", maxiter=100) -> TrimFillResult:
+             labels=None, measure="GEN", maxiter=100,
+             tau2_convergence="metafor") -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill, step for step as metafor's ``trimfill.rma.uni``.
 
     ``side=None`` picks the side by the sign of the slope of yi on sqrt(vi) (a positive
@@ -264,11 +259,12 @@ def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, leve
     k = y.size
     if k == 1:
         raise StatsError("trim-and-fill needs at least 2 studies (k = 1)")
-    original = rma(y, v, method=method, hk=hk, level=level, labels=labs, measure=measure)
+    tc = dict(tau2_convergence=tau2_convergence)
+    original = rma(y, v, method=method, hk=hk, level=level, labels=labs, measure=measure, **tc)
 
     if side is None:
         X = np.column_stack([np.ones(k), np.sqrt(v)])
-        beta, *_ = _metareg(y, v, X, method=method)
+        beta, *_ = _metareg(y, v, X, method=method, what="trim-and-fill (side)", **tc)
         side = "right" if beta[1] < 0 else "left"
     elif side not in ("left", "right"):
         raise StatsError(f"side must be 'left' or 'right', got {side!r}")
@@ -283,9 +279,11 @@ def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, leve
         it += 1
         if it > maxiter:
             raise StatsError("trim-and-fill did not converge")
-        beta = rma(ys[:k - k0], vs[:k - k0], method=method).estimate
+        beta = rma(ys[:k - k0], vs[:k - k0], method=method, what="trim-and-fill", **tc).estimate
         yc = ys - beta
-        ranks = stats.rankdata(np.abs(yc), method="ordinal")
+        # rank(abs(yi.c), ties.method = "first")
+        ranks = np.empty(k)
+        ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
         signed = np.sign(yc) * ranks
         if estimator == "R0":
             k0 = (k - max(-signed[signed < 0])) - 1
@@ -319,8 +317,8 @@ def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, leve
         y_all = np.concatenate([y, filled])
         v_all = np.concatenate([v, vs[k - k0:]])
         labs_all = list(labs) + [f"Filled {i + 1}" for i in range(k0)]
-        pooled = rma(y_all, v_all, method=method, hk=hk, level=level, labels=labs_all,
-                     measure=measure)
+        pooled = rma(y_all, v_all, method=method, hk=hk, level=level,
+                     labels=labs_all, measure=measure, what="trim-and-fill (filled data)", **tc)
     else:
         y_all, v_all, labs_all, pooled = y, v, list(labs), original
     fill = np.r_[np.zeros(k, bool), np.ones(k0, bool)]

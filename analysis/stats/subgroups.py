@@ -18,20 +18,21 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
+from . import dist
 from ..errors import StatsError
 from .pooling import (
     METHODS,
     PoolResult,
-    estimate_tau2,
+    _num,
+    early_stop_note,
     heterogeneity,
     i2_h2,
     knha_scale,
-    pymare_fixed_effects,
     rma,
+    tau2_fit,
     validate_inputs,
+    wls_fixed_effects,
 )
 
 SUBGROUP_TEST = "fixed-effect Q across subgroup estimates (separate tau^2 per subgroup)"
@@ -50,8 +51,10 @@ class SubgroupResult:
     hk: bool
     test_description: str = SUBGROUP_TEST
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self):
         """One row per subgroup then an overall row: k, estimate, se, CI, tau2, I^2, p."""
+        import pandas as pd
+
         rows = []
         for name, r in list(self.groups.items()) + [("Overall", self.overall)]:
             rows.append({"group": name, "k": r.k, "estimate": r.estimate, "se": r.se,
@@ -60,9 +63,7 @@ class SubgroupResult:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
-        def num(x):
-            return float(x) if math.isfinite(x) else None
-
+        num = _num
         return {"method": self.method, "hk": self.hk, "test": self.test_description,
                 "q_between": num(self.q_between), "q_between_df": self.q_between_df,
                 "q_between_pval": num(self.q_between_pval),
@@ -71,11 +72,14 @@ class SubgroupResult:
 
 
 def subgroup_analysis(yi, vi, groups, *, method: str = "REML", hk: bool = False,
-                      labels=None, level: float = 95, measure: str = "GEN") -> SubgroupResult:
+                      labels=None, level: float = 95, measure: str = "GEN",
+                      tau2_convergence: str = "metafor") -> SubgroupResult:
     """Pool within each level of `groups` and test whether the subgroup estimates differ.
 
     Subgroups are reported in order of first appearance. The test is the fixed-effect
     Q across the subgroup estimates (see module docstring), chi^2 with groups - 1 df.
+    A one-study subgroup is pooled as metafor does at k = 1 (its yi and sqrt(vi), a z
+    test even under Hartung-Knapp), so it still enters the test.
     """
     y, v, labs = validate_inputs(yi, vi, labels)
     g = list(groups)
@@ -93,17 +97,21 @@ def subgroup_analysis(yi, vi, groups, *, method: str = "REML", hk: bool = False,
     for name in order:
         idx = np.flatnonzero(g_arr == name)
         per[name] = rma(y[idx], v[idx], method=method, hk=hk, level=level,
-                        labels=[labs[i] for i in idx], measure=measure)
-    overall = rma(y, v, method=method, hk=hk, level=level, labels=labs, measure=measure)
+                        labels=[labs[i] for i in idx], measure=measure,
+                        tau2_convergence=tau2_convergence, what=f"subgroup {name}")
+    overall = rma(y, v, method=method, hk=hk, level=level, labels=labs, measure=measure,
+                  tau2_convergence=tau2_convergence)
     est = np.array([r.estimate for r in per.values()])
     se = np.array([r.se for r in per.values()])
     df = len(order) - 1
-    if np.all(np.isfinite(se)) and np.all(se > 0):
+    if np.all(se > 0):
         w = 1.0 / se**2
         mu = np.dot(w, est) / w.sum()
         q = float(np.dot(w, (est - mu) ** 2))
-        p = float(stats.chi2.sf(q, df))
+        p = float(dist.chi2_sf(q, df))
     else:
+        # metafor's rma(est, sei = se, method = "FE") refuses a zero SE (a Hartung-Knapp
+        # subgroup whose studies all share one estimate)
         q = p = math.nan
     return SubgroupResult(groups=per, overall=overall, q_between=q, q_between_df=df,
                           q_between_pval=p, method=overall.method, hk=hk)
@@ -143,14 +151,28 @@ class MetaRegResult:
     yi: np.ndarray = field(repr=False)
     vi: np.ndarray = field(repr=False)
     X: np.ndarray = field(repr=False)
+    tau2_ci_lb: float = math.nan
+    tau2_ci_ub: float = math.nan
+    i2_ci_lb: float = math.nan
+    i2_ci_ub: float = math.nan
+    h2_ci_lb: float = math.nan
+    h2_ci_ub: float = math.nan
+    tau2_convergence: str = "metafor"
+    tau2_optimum: float = math.nan
+    converged_early: bool = False
+    notes: tuple[str, ...] = ()
 
-    def coef_frame(self) -> pd.DataFrame:
+    def coef_frame(self):
+        import pandas as pd
+
         return pd.DataFrame({"term": list(self.names), "estimate": self.coef, "se": self.se,
                              "stat": self.stat, "pval": self.pval, "ci_lb": self.ci_lb,
                              "ci_ub": self.ci_ub})
 
 
 def _design(moderators, k):
+    import pandas as pd
+
     if isinstance(moderators, pd.Series):
         moderators = moderators.to_frame()
     if isinstance(moderators, dict):
@@ -176,12 +198,16 @@ def _design(moderators, k):
 
 
 def metareg(yi, vi, moderators, *, method: str = "REML", hk: bool = False,
-            level: float = 95) -> MetaRegResult:
+            level: float = 95, tau2_convergence: str = "metafor") -> MetaRegResult:
     """Mixed-effects meta-regression, metafor `rma(yi, vi, mods = moderators)`.
 
     `moderators`: a vector, a (k, m) array, a DataFrame or a dict of columns; an
     intercept is added. Numeric moderators only (code a factor as indicator columns).
+    tau^2 as `rma` finds it (metafor's Fisher scoring, or the optimum when asked), its
+    Q-profile interval and the I^2 and H^2 intervals from it, as metafor's `confint()`.
     """
+    from .pooling import tau2_qprofile_ci
+
     method = str(method).upper()
     if method not in METHODS:
         raise StatsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
@@ -191,31 +217,34 @@ def metareg(yi, vi, moderators, *, method: str = "REML", hk: bool = False,
     p = X.shape[1]
     alpha = 1 - level / 100
 
-    tau2 = estimate_tau2(y, v, X, method)
-    beta, vb = pymare_fixed_effects(y, v, X, tau2)
+    fit = tau2_fit(y, v, X, method, tau2_convergence, "meta-regression")
+    tau2 = fit.tau2
+    beta, vb = wls_fixed_effects(y, v, X, tau2)
     m = p - 1
     if hk:
         vb = vb * knha_scale(y, v, X, tau2)
         test, df = "t", k - p
-        crit = stats.t.isf(alpha / 2, df)
+        crit = float(dist.t_isf(alpha / 2, df))
     else:
         test, df = "z", math.nan
-        crit = stats.norm.isf(alpha / 2)
+        crit = dist.norm_crit(level)
     se = np.sqrt(np.diag(vb))
-    stat = beta / se
-    pval = 2 * (stats.t.sf(np.abs(stat), df) if hk else stats.norm.sf(np.abs(stat)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    pval = 2 * (dist.t_sf(np.abs(stat), df) if hk else dist.norm_sf(np.abs(stat)))
     b = beta[1:]
-    qm = float(b @ np.linalg.solve(vb[1:, 1:], b))
+    qm = float(b @ np.linalg.solve(vb[1:, 1:], b)) if np.all(se[1:] > 0) else math.nan
     if hk:
         qm /= m
         qm_df2 = float(k - p)
-        qm_p = float(stats.f.sf(qm, m, k - p))
+        qm_p = float(dist.f_sf(qm, m, k - p))
     else:
         qm_df2 = math.nan
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(dist.chi2_sf(qm, m))
 
     het = heterogeneity(y, v, X, method)
     i2, h2 = i2_h2(tau2, het, method)
+    t_lb = t_ub = i_lb = i_ub = h_lb = h_ub = math.nan
     if method == "FE":
         # metafor: adjusted R^2 of the weighted (1/vi) linear model
         q_null = heterogeneity(y, v, np.ones((k, 1)), method)["q"]
@@ -226,8 +255,13 @@ def metareg(yi, vi, moderators, *, method: str = "REML", hk: bool = False,
             r2 = max(0.0, 100 * adj)
     else:
         # metafor: proportional reduction of tau^2 from the intercept-only model (0 if that is 0)
-        tau2_null = estimate_tau2(y, v, np.ones((k, 1)), method)
+        tau2_null = tau2_fit(y, v, np.ones((k, 1)), method, tau2_convergence,
+                             "meta-regression (model without moderators)").tau2
         r2 = max(0.0, 100 * (tau2_null - tau2) / tau2_null) if tau2_null > 0 else 0.0
+        t_lb, t_ub = tau2_qprofile_ci(y - y.mean(), v, X, tau2, level)
+        vt = het["vt"]
+        i_lb, i_ub = 100 * t_lb / (vt + t_lb), 100 * t_ub / (vt + t_ub)
+        h_lb, h_ub = 1 + t_lb / vt, 1 + t_ub / vt
 
     def ro(a):
         a = np.array(a, dtype=float)
@@ -240,5 +274,9 @@ def metareg(yi, vi, moderators, *, method: str = "REML", hk: bool = False,
         test=test, df=float(df), level=float(level), tau2=float(tau2), qm=qm, qm_df=m,
         qm_df2=qm_df2, qm_pval=qm_p, qe=float(het["q"]), qe_df=int(k - p),
         qe_pval=float(het["q_pval"]), i2=float(i2), h2=float(h2), r2=float(r2),
-        yi=ro(y), vi=ro(v), X=ro(X),
+        yi=ro(y), vi=ro(v), X=ro(X), tau2_ci_lb=float(t_lb), tau2_ci_ub=float(t_ub),
+        i2_ci_lb=float(i_lb), i2_ci_ub=float(i_ub), h2_ci_lb=float(h_lb), h2_ci_ub=float(h_ub),
+        tau2_convergence=fit.convergence, tau2_optimum=float(fit.optimum),
+        converged_early=fit.converged_early,
+        notes=(early_stop_note(fit),) if fit.converged_early else (),
     )
