@@ -184,7 +184,9 @@ def test_guards():
 
 # --- more of metadat (tests/reference/reference_metadat.json) ----------------------------------
 # dat.bangertdrowns2004 and dat.raudenbush1985, each fitted with REML and DL, with and without
-# Hartung-Knapp.
+# Hartung-Knapp. metafor's trimfill refits the filled data with the z test whatever the fit
+# used (it does not pass `test` on): bangertdrowns2004 REML with Hartung-Knapp has se 0.05267
+# after filling, where a Hartung-Knapp refit gives 0.05724.
 
 META = json.loads((Path(__file__).parent / "reference" / "reference_metadat.json").read_text())
 META_CASES = [(d, f) for d in ("bangertdrowns2004", "raudenbush1985")
@@ -210,3 +212,36 @@ def test_metadat_leave1out_cumul_regtest(dataset, fit):
     assert (eg.limit_ci_lb, eg.limit_ci_ub) == (pytest.approx(rt["ci_lb"], rel=rtol),
                                                 pytest.approx(rt["ci_ub"], rel=rtol))
     assert (np.isnan(eg.df) if rt["df"] is None else eg.df == rt["df"])
+
+
+@pytest.mark.parametrize("dataset,fit", META_CASES)
+def test_metadat_trimfill_refits_with_z_as_metafor(dataset, fit):
+    d = META["data"][dataset]
+    ref = META["sensitivity"][dataset][fit]["trimfill"]
+    method, hk = fit.split("_")[0], fit.endswith("hk")
+    res = trimfill(d["yi"], d["vi"], method=method, hk=hk, labels=d["labels"])
+    rtol = _tol(method)
+    assert res.k0 == ref["k0"] and res.side == ref["side"]
+    assert res.se_k0 == pytest.approx(ref["se_k0"], rel=1e-6)
+    np.testing.assert_allclose(res.yi, ref["yi"], rtol=rtol)
+    np.testing.assert_allclose(res.vi, ref["vi"], rtol=1e-12)
+    assert list(res.fill) == ref["fill"] and ref["p_k0"] is None and np.isnan(res.p_k0)
+    # k0 = 0: metafor returns the fit itself, with its test
+    assert res.refit_test == ("t" if ref["test"] == "knha" else "z")
+    p = res.pooled
+    for key in ("estimate", "se", "zval" if p.test == "z" else "tval", "pval", "ci_lb", "ci_ub",
+                "tau2", "q", "i2", "h2"):
+        expected = ref["zval" if key == "tval" else key]
+        assert getattr(p, key) == pytest.approx(expected, rel=rtol, abs=1e-10), key
+
+
+def test_trimfill_hartung_knapp_refit_only_when_asked():
+    d = META["data"]["bangertdrowns2004"]
+    ref = META["sensitivity"]["bangertdrowns2004"]["REML_hk"]["trimfill"]
+    assert ref["k0"] > 0 and ref["test"] == "z"
+    z = trimfill(d["yi"], d["vi"], hk=True)
+    assert z.pooled.se == pytest.approx(0.05267, abs=5e-6) == pytest.approx(ref["se"], rel=1e-4)
+    assert z.original.test == "t" and z.refit_test == "z"
+    t = trimfill(d["yi"], d["vi"], hk=True, hk_refit=True)
+    assert t.refit_test == "t" and t.pooled.se == pytest.approx(0.05724, abs=5e-6)
+    assert t.pooled.estimate == pytest.approx(z.pooled.estimate, rel=1e-12)

@@ -220,7 +220,12 @@ def egger_test(yi, vi, *, min_k=10, model="rma", method="REML", hk=False, level=
 
 @dataclass(frozen=True)
 class TrimFillResult:
-    """Trim-and-fill (metafor ``trimfill``): estimated missing studies and the refit."""
+    """Trim-and-fill (metafor ``trimfill``): estimated missing studies and the refit.
+
+    ``refit_test`` is the test of ``pooled``: "z" as metafor refits the filled data,
+    or "t" when the Hartung-Knapp refit was asked for (``hk_refit``); with k0 = 0
+    ``pooled`` is the original fit, as metafor returns it.
+    """
 
     k0: int
     se_k0: float
@@ -233,6 +238,7 @@ class TrimFillResult:
     labels: list[str]
     pooled: PoolResult  # fit of the augmented data (the original fit when k0 = 0)
     original: PoolResult
+    refit_test: str = "z"
 
     @property
     def filled_yi(self) -> np.ndarray:
@@ -244,13 +250,17 @@ class TrimFillResult:
 
 
 def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, level=95,
-             labels=None, measure="GEN", maxiter=100,
+             labels=None, measure="GEN", maxiter=100, hk_refit=False,
              tau2_convergence="metafor") -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill, step for step as metafor's ``trimfill.rma.uni``.
 
     ``side=None`` picks the side by the sign of the slope of yi on sqrt(vi) (a positive
     slope means studies are missing on the left). Each iteration refits ``rma`` to the
     trimmed set; the filled studies mirror the trimmed ones around the last estimate.
+    The filled data are refitted with the z test whatever ``hk`` is, as metafor (which
+    does not pass ``test`` on); ``hk_refit=True`` keeps Hartung-Knapp for that refit,
+    and ``refit_test`` says which was used. One departure: the refit keeps ``level``,
+    where metafor's refit falls back to its default 95%.
     """
     y, v, labs = validate_inputs(yi, vi, labels)
     estimator = str(estimator).upper()
@@ -317,11 +327,11 @@ def trimfill(yi, vi, *, side=None, estimator="L0", method="REML", hk=False, leve
         y_all = np.concatenate([y, filled])
         v_all = np.concatenate([v, vs[k - k0:]])
         labs_all = list(labs) + [f"Filled {i + 1}" for i in range(k0)]
-        pooled = rma(y_all, v_all, method=method, hk=hk, level=level,
+        pooled = rma(y_all, v_all, method=method, hk=hk and hk_refit, level=level,
                      labels=labs_all, measure=measure, what="trim-and-fill (filled data)", **tc)
     else:
         y_all, v_all, labs_all, pooled = y, v, list(labs), original
     fill = np.r_[np.zeros(k, bool), np.ones(k0, bool)]
     return TrimFillResult(k0=k0, se_k0=float(se_k0), p_k0=p_k0, side=side, estimator=estimator,
                           yi=y_all, vi=v_all, fill=fill, labels=labs_all, pooled=pooled,
-                          original=original)
+                          original=original, refit_test=pooled.test)
