@@ -361,3 +361,30 @@ def test_closed_forms_agree_with_pymare(data):
             y=y[:, None], X=X, v=v[:, None])
         assert res.estimate == pytest.approx(float(np.ravel(wls.params_["fe_params"])[0]),
                                              rel=1e-9, abs=1e-12)
+
+
+# ---------------------------------------------------------------- the plan can ask for the optimum
+
+
+def test_plan_key_tau2_convergence():
+    import copy
+
+    import yaml
+
+    from analysis.data.plan import parse_plan
+    from analysis.errors import InputError
+
+    root = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((root / "analysis_plan.yml").read_text(encoding="utf-8"))
+    plan = parse_plan(copy.deepcopy(raw))
+    assert {o.tau2_convergence for o in plan.outcomes} == {"metafor"}  # the key is optional
+    assert "Fisher scoring" not in plan.to_markdown()
+    raw["defaults"]["tau2_convergence"] = "optimum"
+    plan = parse_plan(copy.deepcopy(raw))
+    assert {o.tau2_convergence for o in plan.outcomes} == {"optimum"}
+    # stated in the Methods when used
+    assert "maximum of the likelihood, not the point where metafor's Fisher scoring stops" in \
+        plan.to_markdown()
+    raw["defaults"]["tau2_convergence"] = "best"
+    with pytest.raises(InputError, match=r"defaults\.tau2_convergence: unknown value 'best'"):
+        parse_plan(raw)

@@ -30,6 +30,8 @@ TIMEPOINT_CLASSES = ("end_of_treatment", "follow_up", "during_treatment", "basel
 PREFERRED_TIMEPOINTS = ("end_of_treatment", "follow_up", "during_treatment")
 FALLBACKS = ("earliest_follow_up", "none")
 ESTIMATORS = ("REML", "ML", "DL", "HE", "FE")
+# ML/REML tau^2: metafor's Fisher-scoring stopping point (default) or the true optimum
+TAU2_CONVERGENCE = ("metafor", "optimum")
 # Inverse-variance pooling of the studies' effects (`estimator` decides random or fixed
 # effect), or the 2x2-table methods: Mantel-Haenszel (RR, OR, RD) and Peto (OR).
 POOLING = ("inverse_variance", "mantel_haenszel", "peto")
@@ -100,6 +102,7 @@ class OutcomePlan:
     rationale: str
     pooling: str = "inverse_variance"
     continuity: Continuity = field(default_factory=Continuity)
+    tau2_convergence: str = "metafor"
 
     @property
     def binary(self) -> bool:
@@ -159,7 +162,10 @@ class AnalysisPlan:
                      f"Random-effects model, {d.estimator} estimate of the between-study variance")
             lines += [
                 f"- {model}, "
-                f"{hk} the Hartung-Knapp adjustment; {d.level:g}% confidence and prediction intervals.",
+                f"{hk} the Hartung-Knapp adjustment; {d.level:g}% confidence and prediction intervals."
+                + (" The between-study variance is the maximum of the likelihood, not the point where "
+                   "metafor's Fisher scoring stops (its steps stop once they change it by less than 1e-5)."
+                   if d.tau2_convergence == "optimum" and d.estimator in ("ML", "REML") else ""),
                 f"- An outcome is pooled when at least {d.min_studies} studies give usable data; "
                 "otherwise the single study is shown alone or the outcome is reported as having no usable data.",
                 f"- Time point: {prefer}; "
@@ -277,7 +283,7 @@ def _list(value, path, allowed=None):
 
 _REQUIRED_DEFAULTS = ("measure", "data_forms", "timepoint", "estimator", "hartung_knapp", "level",
                       "min_studies")
-_ANALYSIS_KEYS = (*_REQUIRED_DEFAULTS, "pooling", "continuity")
+_ANALYSIS_KEYS = (*_REQUIRED_DEFAULTS, "pooling", "continuity", "tau2_convergence")
 _OUTCOME_KEYS = ("id", "label", "codes", "higher_is_better", "exploratory", "rationale",
                  *_ANALYSIS_KEYS)
 
@@ -356,6 +362,8 @@ def _outcome(raw, path, defaults) -> OutcomePlan:
         rationale=rationale,
         pooling=pooling,
         continuity=_continuity(merged.get("continuity"), at("continuity")),
+        tau2_convergence=_choice(merged.get("tau2_convergence", "metafor"), at("tau2_convergence"),
+                                 TAU2_CONVERGENCE),
     )
 
 

@@ -327,7 +327,7 @@ def pool(op: OutcomePlan, effects: pd.DataFrame) -> PoolResult:
     if op.pooling == "inverse_variance":
         return rma(effects["yi"].to_numpy(float), effects["vi"].to_numpy(float),
                    method=op.estimator, hk=op.hartung_knapp, level=op.level, labels=labels,
-                   measure=op.measure)
+                   measure=op.measure, tau2_convergence=op.tau2_convergence)
     ai, ci = effects["ai"].to_numpy(float), effects["ci"].to_numpy(float)
     bi, di = effects["n1"].to_numpy(float) - ai, effects["n2"].to_numpy(float) - ci
     kw = op.continuity.kwargs()
@@ -397,7 +397,7 @@ def _metaregressions(op: OutcomePlan, plan: AnalysisPlan, effects: pd.DataFrame,
             try:
                 r = metareg(sub["yi"].to_numpy(float), sub["vi"].to_numpy(float),
                             np.array([values[i] for i in keep]), method=op.estimator,
-                            hk=op.hartung_knapp, level=op.level)
+                            hk=op.hartung_knapp, level=op.level, tau2_convergence=op.tau2_convergence)
                 row.update(intercept=r.coef[0], slope=r.coef[1], slope_se=r.se[1],
                            slope_ci_lb=r.ci_lb[1], slope_ci_ub=r.ci_ub[1], slope_pval=r.pval[1],
                            qm=r.qm, qm_df=r.qm_df, qm_pval=r.qm_pval, tau2=r.tau2, i2=r.i2,
