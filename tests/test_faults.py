@@ -38,10 +38,10 @@ def fake_quarto(bin_dir: Path) -> None:
     script.write_text(f"""#!{sys.executable}
 import hashlib, pathlib, sys
 args = sys.argv[1:]
-fmt = args[args.index("--to") + 1]
 out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(parents=True, exist_ok=True)
 tag = hashlib.sha256(pathlib.Path("extraction/studies.csv").read_bytes()).hexdigest()[:12]
-(out / ("review." + {{"html": "html", "typst": "pdf"}}[fmt])).write_text(fmt + " of " + tag)
+for fmt in args[args.index("--to") + 1].split(","):
+    (out / ("review." + {{"html": "html", "typst": "pdf", "docx": "docx"}}[fmt])).write_text(fmt + " of " + tag)
 """)
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 

@@ -38,9 +38,14 @@ import os, sys, pathlib
 args = sys.argv[1:]
 with open({str(log)!r}, "a") as fh:
     fh.write(" ".join(args) + " | " + os.environ.get("QUARTO_PYTHON", "") + " | " + os.getcwd() + "\\n")
-fmt = args[args.index("--to") + 1]
 out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(exist_ok=True)
-(out / ("review." + {{"html": "html", "typst": "pdf"}}[fmt])).write_text("made by quarto " + fmt)
+for fmt in args[args.index("--to") + 1].split(","):
+    (out / ("review." + {{"html": "html", "typst": "pdf", "docx": "docx"}}[fmt])).write_text("made by quarto " + fmt)
+# what Quarto prints on stderr: progress, the kernel's transport notice, a warning of its own
+sys.stderr.write("processing file: review.qmd\\n"
+                 "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication\\n"
+                 "\\x1b[33mWARNING (review.qmd:12) Unable to resolve crossref @fig-missing\\x1b[39m\\n"
+                 "Output created: review.html\\n")
 """)
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
@@ -56,26 +61,30 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert resolve_engine("auto") == "quarto"
     assert main(["render", "--root", str(root)]) == 0
     out = capsys.readouterr()
-    assert "render: quarto render --to html" in out.err and "render: quarto render --to typst" in out.err
+    assert "render: quarto render review.qmd --to html,typst\n" in out.err
+    # Quarto's warnings reach the author; its progress and the kernel's transport notice do not
+    assert "quarto: WARNING (review.qmd:12) Unable to resolve crossref @fig-missing\n" in out.err
+    assert "processing file" not in out.err and "without encryption" not in out.err
     assert out.out.startswith("rendered with quarto")
     calls = log.read_text().splitlines()
-    # Quarto renders into a temporary folder inside the project, moved into _output on success
-    assert len(calls) == 2
-    for call, fmt in zip(calls, ("html", "typst")):
-        args, python, cwd = call.split(" | ")
-        assert args.startswith(f"render review.qmd --to {fmt} --output-dir .render-")
-        assert (python, cwd) == (sys.executable, str(root))
+    # one call renders every format, into a temporary folder inside the project moved into _output on success
+    assert len(calls) == 1
+    args, python, cwd = calls[0].split(" | ")
+    assert args.startswith("render review.qmd --to html,typst --output-dir .render-")
+    assert (python, cwd) == (sys.executable, str(root))
     assert (root / "_output/review.pdf").read_text() == "made by quarto typst"
     assert (root / "_output/review.html").read_text() == "made by quarto html"
     assert not list(root.glob(".render-*"))
     # unchanged inputs: quarto is not run again
     assert main(["render", "--root", str(root), "--quiet"]) == 0
-    assert capsys.readouterr().out.startswith("up to date: _output/review.html, _output/review.pdf")
-    assert len(log.read_text().splitlines()) == 2
-    # --to pdf --force runs only the typst format
+    out = capsys.readouterr()
+    assert out.out.startswith("up to date: _output/review.html, _output/review.pdf")
+    assert len(log.read_text().splitlines()) == 1
+    # --to pdf --force runs only the typst format; warnings are shown with --quiet too
     assert main(["render", "--root", str(root), "--to", "pdf", "--force", "--quiet"]) == 0
-    assert log.read_text().splitlines()[-1].startswith("render review.qmd --to typst")
-    assert len(log.read_text().splitlines()) == 3
+    assert log.read_text().splitlines()[-1].startswith("render review.qmd --to typst --output-dir")
+    assert len(log.read_text().splitlines()) == 2
+    assert capsys.readouterr().err == "quarto: WARNING (review.qmd:12) Unable to resolve crossref @fig-missing\n"
 
 
 def test_failing_quarto_render_leaves_the_last_good_outputs(tmp_path, monkeypatch):
@@ -91,13 +100,14 @@ def test_failing_quarto_render_leaves_the_last_good_outputs(tmp_path, monkeypatc
 import pathlib, sys
 args = sys.argv[1:]
 out = pathlib.Path(args[args.index("--output-dir") + 1]); out.mkdir(exist_ok=True)
-if args[args.index("--to") + 1] == "typst":
-    sys.stderr.write("ERROR: compilation failed\\n"); sys.exit(1)
+if "typst" in args[args.index("--to") + 1]:
+    sys.stderr.write("ERROR: compilation failed\\n"
+                     "[IPKernelApp] WARNING | Kernel is running over TCP without encryption.\\n"); sys.exit(1)
 (out / "review.html").write_text("partial")
 """)
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(RenderError, match="quarto render --to typst failed: ERROR: compilation failed"):
+    with pytest.raises(RenderError, match="^quarto render review.qmd --to html,typst failed: ERROR: compilation failed$"):
         render_project(root, engine="quarto")
     assert (root / "_output/review.html").read_text() == "last good render"
     assert not (root / "_output/review.pdf").exists()
