@@ -27,7 +27,7 @@ STEPS = ("parse", "kernel start", "kernel setup (matplotlib)", "cells", "kernel 
 def project_copy(dest: Path) -> tuple[Path, str]:
     if (REPO / "review.qmd").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction"):
+        for name in ("review.qmd", "_quarto.yml", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction"):
             src = REPO / name
             if src.is_dir():
                 shutil.copytree(src, dest / name)

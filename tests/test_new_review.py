@@ -158,6 +158,15 @@ def test_changing_one_cell_makes_check_fail_naming_the_number(example, tmp_path)
     assert "analysis.TB_RR.estimate" in done.stdout
     assert "analysis.TB_RR_MH.estimate" in done.stdout
     assert "review check: " in done.stderr
+    # the changelog reads the locked logarithms as ratios
+    from analysis.living.changelog import describe
+    from analysis.living.lock import read_lock
+    from analysis.living.names import names_for
+
+    first = describe(read_lock(project / "numbers.lock"), project_numbers(project), names_for(project))[0]
+    was = " to ".join(f"{math.exp(REF['TB_RR'][k]):.2f}" for k in ("ci_lb", "ci_ub"))
+    assert first.startswith("Tuberculosis, risk ratio (random effects): pooled RR ")
+    assert f"instead of {math.exp(REF['TB_RR']['estimate']):.2f} ({was})" in first
 
 
 def test_events_above_n_is_refused_with_its_line(example, tmp_path):

@@ -61,9 +61,10 @@ def test_wheel_ships_the_renderers_files(installed):
     for f in ("template.html", "style.css", "callouts.lua", "header.typ"):
         assert f"analysis/render/{f}" in names
     # what `review new` copies
-    for f in ("template/review.qmd", "template/ci/run", "template/extraction/datapackage.json",
-              "template/tests/test_review.py", "example/extraction/outcomes.csv", "example/references.bib"):
+    for f in ("template/review.qmd", "template/ci/run", "template/tests/test_review.py",
+              "example/extraction/outcomes.csv", "example/references.bib"):
         assert f"analysis/cli/{f}" in names
+    assert "analysis/data/core.json" in names  # the schema's core, which review new starts from
 
 
 def test_installed_package_renders_a_project(installed, tmp_path):

@@ -127,3 +127,6 @@ def test_dependencies_cover_inputs_and_code(tmp_path):
     assert names == {"review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction/studies.csv"}
     code = [p for p in dependency_files(root) if root not in p.parents]
     assert any(p.name == "builtin.py" for p in code) and any(p.name == "pooling.py" for p in code)
+    # a module of the review's own that review.qmd imports is an input too
+    (root / "review_helpers.py").write_text("X = 1\n", encoding="utf-8")
+    assert root / "review_helpers.py" in dependency_files(root)

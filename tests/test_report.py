@@ -250,9 +250,10 @@ def test_the_same_sentences_after_a_trial_is_added(tmp_path):
 
 
 def test_count_since_publication_only_speaks_when_the_count_moved():
-    assert R.count_since_publication(14, 14) == ""
-    assert R.count_since_publication(15, 14) == " This version counts 15 included studies, one more than the published review."
-    assert R.count_since_publication(12, 14) == " This version counts 12 included studies, two fewer than the published review."
+    than = "the published review"
+    assert R.count_since_publication(14, 14, than=than) == ""
+    assert R.count_since_publication(15, 14, than=than) == " This version counts 15 included studies, one more than the published review."
+    assert R.count_since_publication(12, 14, than="the protocol") == " This version counts 12 included studies, two fewer than the protocol."
 
 
 def test_search_when_reads_the_search_sheet(bundled):

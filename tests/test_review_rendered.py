@@ -19,7 +19,7 @@ from analysis.render import render_project
 from chromium import CHROMIUM, inspect_html, pdf_text
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "analysis_plan.yml", "references.bib", "extraction"]
+BUNDLED = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction"]
 ARTIFACTS = REPO / "test-artifacts"
 
 

@@ -118,7 +118,7 @@ def test_figures_and_tables_have_captions_and_are_cross_referenced():
 
 def test_required_tables_are_printed():
     code = "\n".join(c for _, c in cells())
-    for fn in ("study_characteristics", "safety_by_study", "safety_totals", "results_summary",
+    for fn in ("characteristics_table", "safety_by_study", "safety_totals", "results_summary",
                "data_availability", "ledger_table", "plan_table", "prisma_flow", "safety_plot"):
         assert fn in code, fn
 

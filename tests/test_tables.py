@@ -52,8 +52,13 @@ def test_formatter_escapes_aligns_and_fills_empty_cells():
 
 
 def test_study_characteristics_one_row_per_included_study(data):
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    import review_tables  # the bundled review's own cells
+
     sheets, _ = data
-    md = tables.study_characteristics(sheets)
+    md = tables.characteristics_table(sheets, review_tables.COLUMNS)
     rows = body(md)
     st = sheets["studies"]
     inc = st[st["included"] == "yes"]
@@ -68,7 +73,7 @@ def test_study_characteristics_one_row_per_included_study(data):
     assert by["Li 2021"][2] == "subacute or chronic" and by["Li 2021"][4] == "LF-rTMS + cTBS"
     assert "10MWT time" in by["Kim 2014"][9]
     assert "Dai 2023" not in by
-    cited = tables.study_characteristics(sheets, cite=True)
+    cited = tables.characteristics_table(sheets, review_tables.COLUMNS, cite=True)
     assert "| Kim 2014 [@kim2014] |" in cited and "[@unidentified1]" not in cited
 
 

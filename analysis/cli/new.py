@@ -2,20 +2,23 @@
 
 The project is copied from the toolkit's template (`analysis/cli/template`): README for the
 author, `_quarto.yml`, a short plan-driven `review.qmd`, a commented `analysis_plan.yml`,
-empty sheets with their schema, `references.bib`, a Makefile, `.ci/run` and tests. With
-`--example` the sheets, plan and bibliography of the worked example
-(`analysis/cli/example`) replace the empty ones. `numbers.lock` is written last, so
+`references.bib`, a Makefile, `.ci/run` and tests; its schema is the toolkit's core
+(`analysis/data/core.json`) and its sheets are the core's header rows. With `--example` the
+schema (the core plus the example's vocabulary), sheets, plan and bibliography of the worked
+example (`analysis/cli/example`) replace them. `numbers.lock` is written last, so
 `review check` passes as created. The project is built in a temporary folder beside DIR and
 moved into place only when complete.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from ..data.core import core_package
 from ..errors import InputError
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +60,14 @@ def create_project(dest, example: bool = False) -> Path:
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
         build = Path(tmp) / "project"
         _copy_tree(TEMPLATE, build)
+        ext = build / "extraction"
+        ext.mkdir(exist_ok=True)
+        pkg = core_package()
+        (ext / "datapackage.json").write_text(json.dumps(pkg, indent=2, ensure_ascii=False) + "\n",
+                                             encoding="utf-8")
+        for res in pkg["resources"]:
+            header = ",".join(f["name"] for f in res["schema"]["fields"])
+            (ext / res["path"]).write_text(header + "\n", encoding="utf-8")
         if example:
             intro = (EXAMPLE / "introduction.md").read_text(encoding="utf-8")
             for path in sorted(EXAMPLE.rglob("*")):

@@ -73,7 +73,7 @@ def _check(library: model.Library, name: str) -> list[Problem]:
         line = entry.start_line + 1
         if not KEY_PATTERN.fullmatch(entry.key):
             problems.append(
-                Problem(name, line, entry.key, "key is not lower-case surname + year (+ letter), e.g. kim2014")
+                Problem(name, line, entry.key, "key is not lower-case surname + year (+ letter), e.g. smith2020")
             )
         fields = {f.key.lower(): str(f.value).strip() for f in entry.fields}
         for req in REQUIRED:

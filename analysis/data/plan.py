@@ -136,6 +136,9 @@ class AnalysisPlan:
     meta_regression: tuple[MetaRegressionPlan, ...] = ()
     # columns of studies.csv shown in the characteristics table, in order (empty: the table's default)
     characteristics: tuple[str, ...] = ()
+    # columns of studies.csv whose values are counted among the included studies (the numbers'
+    # studies.by_COLUMN.VALUE); default: its columns with allowed values (an enum)
+    counts: tuple[str, ...] = ()
 
     def outcome(self, outcome_id: str) -> OutcomePlan:
         for o in self.outcomes:
@@ -377,7 +380,7 @@ def _column(value, path, columns, numeric=False):
     """A column of studies.csv; checked against the schema's columns when they are known."""
     name = _text(value, path)
     if columns is not None:
-        allowed = [c for c, kind in columns.items() if not numeric or kind in ("integer", "number")]
+        allowed = [c for c, f in columns.items() if not numeric or f.get("type") in ("integer", "number")]
         if name not in allowed:
             what = "a numeric column of studies.csv" if numeric else "a column of studies.csv"
             _fail(path, f"unknown value {name!r}; expected {what}: {', '.join(allowed)}")
@@ -387,11 +390,11 @@ def _column(value, path, columns, numeric=False):
 def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
     """Check a plan already read from YAML and build the AnalysisPlan.
 
-    `study_columns` (name -> schema type of each studies.csv column) lets subgroups,
+    `study_columns` (name -> schema field of each studies.csv column) lets subgroups,
     meta-regressions and characteristics be checked against the sheet's columns.
     """
     top = ("version", "title", "defaults", "multi_arm", "timepoint_labels", "outcomes",
-           "subgroups", "meta_regression", "characteristics", "safety")
+           "subgroups", "meta_regression", "characteristics", "counts", "safety")
     _mapping(raw, "", top, ("version", "title", "defaults", "outcomes"))
     if raw["version"] != 1:
         _fail("version", f"unknown value {raw['version']!r}; allowed: 1")
@@ -437,11 +440,22 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
                                           _text(m["label"], f"{p}.label"),
                                           _int(m.get("min_studies", 3), f"{p}.min_studies", 3)))
 
-    characteristics = ()
-    if raw.get("characteristics") is not None:
-        characteristics = _list(raw["characteristics"], "characteristics")
-        for i, c in enumerate(characteristics):
-            _column(c, f"characteristics[{i}]", study_columns)
+    def columns(key):
+        if raw.get(key) is None:
+            return None
+        names = _list(raw[key], key)
+        for i, c in enumerate(names):
+            _column(c, f"{key}[{i}]", study_columns)
+        return names
+
+    characteristics = columns("characteristics") or ()
+    counts = columns("counts")
+    if counts is None and study_columns is not None:
+        # every categorical column (one with allowed values) but the row flags
+        counts = tuple(c for c, f in study_columns.items() if "enum" in f.get("constraints", {})
+                       and c not in ("included", "identified"))
+    elif counts is None:
+        counts = tuple(dict.fromkeys(sg.by for sg in subgroups))
 
     skeys = ("events", "studies", "methods", "min_studies", "level", "rule")
     s = _mapping(raw.get("safety", DEFAULT_SAFETY), "safety", skeys, skeys)
@@ -454,11 +468,11 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
     return AnalysisPlan(version=1, title=_text(raw["title"], "title"), multi_arm=multi_arm,
                         outcomes=outcomes, subgroups=tuple(subgroups), safety=safety,
                         timepoint_labels=labels, meta_regression=tuple(metareg),
-                        characteristics=characteristics)
+                        characteristics=characteristics, counts=counts)
 
 
 def study_columns(root) -> dict | None:
-    """studies.csv's columns and their types from the project's schema, or None without one."""
+    """studies.csv's columns (name -> schema field) from the project's schema, or None without one."""
     from .schema import resources
 
     try:
@@ -467,7 +481,7 @@ def study_columns(root) -> dict | None:
         return None
     if res is None:
         return None
-    return {f["name"]: f.get("type", "string") for f in res["schema"]["fields"]}
+    return {f["name"]: f for f in res["schema"]["fields"]}
 
 
 def load_plan(root) -> AnalysisPlan:

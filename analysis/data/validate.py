@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bibliography import bib_keys, check_bibliography, check_sources
+from .core import check_schema
 from .schema import Problem, load_package, resources
 from .sheets import RawSheet, read_project
 
@@ -229,7 +230,7 @@ def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
     root = Path(root)
     res = resources(root)
     sheets = read_project(root)
-    problems: list[Problem] = []
+    problems: list[Problem] = check_schema(load_package(root))
     for name, sheet in sheets.items():
         problems += sheet.problems
         if not sheet.readable:

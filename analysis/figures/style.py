@@ -25,7 +25,7 @@ GRID_COLOUR = "#d9d9d9"
 ARM_COLOURS = {"active": "#2b4c7e", "control": "#c8702a"}
 
 # Fixed salt: SVG element ids are hashes salted with this, otherwise random per run.
-SVG_HASHSALT = "cerebellar-tms-review"
+SVG_HASHSALT = "review-toolkit"
 
 RC = {
     "font.family": "DejaVu Sans",

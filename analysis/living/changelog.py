@@ -4,7 +4,7 @@
 the included studies, each outcome, each adverse event, the PRISMA counts and the
 reproduction ledger, e.g.
 
-    Berg Balance Scale, change or percent change (SMD): 3 studies instead of 2; adds
+    Pain score, change (SMD): 3 studies instead of 2; adds
     Fixture 2026; pooled SMD 0.71 (0.20 to 1.22) instead of 0.42 (−0.18 to 1.03).
 
 Values are shown as the review shows them (two decimals, I² in whole percent). Numbers
@@ -14,6 +14,8 @@ than listed. Nothing is computed here; `names` only turns keys into words.
 """
 
 from __future__ import annotations
+
+import math
 
 from .names import Names, names_for
 from .numbers import Change, diff_numbers
@@ -113,10 +115,16 @@ def _studies(g: _Group, names: Names) -> str | None:
     return _sentence("Studies", parts)
 
 
+def _natural(d: dict, x):
+    """A risk or odds ratio is locked as its logarithm (scale = log) and read as the ratio."""
+    return math.exp(x) if d.get("scale") == "log" and x is not None else x
+
+
 def _effect(d: dict, measure, est: str, lb: str, ub: str) -> str | None:
     if d.get(est) is None:
         return None
-    return f"{measure + ' ' if measure else ''}{_dec(d[est])} ({_dec(d.get(lb))} to {_dec(d.get(ub))})"
+    return (f"{measure + ' ' if measure else ''}{_dec(_natural(d, d[est]))} "
+            f"({_dec(_natural(d, d.get(lb)))} to {_dec(_natural(d, d.get(ub)))})")
 
 
 def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
@@ -131,7 +139,7 @@ def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
         parts.append("new outcome in the plan")
     elif g.moved("k"):
         parts.append(_pair(_n(g.new["k"], "study", "studies"), str(g.old["k"])))
-    g.take("k", "measure")
+    g.take("k", "measure", "scale")
     if g.moved("status") and "k" in g.old and "k" in g.new:
         old, new = g.old.get("status"), g.new.get("status")
         parts.append("now pooled" if new == "pooled" else
@@ -167,8 +175,8 @@ def _outcome(outcome: str, g: _Group, av: _Group, names: Names) -> str | None:
     else:  # I² comes and goes with the pooled estimate
         g.take("i2")
     if g.old.get("pi_lb") is not None and new_fx and old_fx:
-        pi = _pair(*(f"{_dec(d.get('pi_lb'))} to {_dec(d.get('pi_ub'))}" if d.get("pi_lb") is not None
-                     else "not available" for d in (g.new, g.old)))
+        pi = _pair(*(f"{_dec(_natural(d, d.get('pi_lb')))} to {_dec(_natural(d, d.get('pi_ub')))}"
+                     if d.get("pi_lb") is not None else "not available" for d in (g.new, g.old)))
         if pi:
             parts.append(f"prediction interval {pi}")
             g.take("pi_lb", "pi_ub")

@@ -1,13 +1,13 @@
 """Every number the review reports, as one flat mapping, and what moved between two of them.
 
 `collect_numbers(sheets, plan)` gives a sorted mapping from stable, readable keys
-(``analysis.BBS.estimate``, ``safety.headache.active.events``, ``ledger.C07.status``,
+(``analysis.OUTCOME.estimate``, ``safety.EVENT.active.events``, ``ledger.CLAIM.status``,
 ``studies.by_design.rct``) to JSON values. Floats are rounded to `DIGITS` significant
 digits so that float noise between two runs never shows as a change; NaN, NA and None
 all become null. `diff_numbers(old, new)` lists what was added, removed or changed, and
 `format_changes` prints it one line per key.
 
-Keys use the study key of `studies.csv` (``im2022``), never its label, so relabelling a
+Keys use the study key of `studies.csv` (``smith2020``), never its label, so relabelling a
 study does not look like a moved number. Nothing here fits anything new: every value is
 read from the synthesis, the safety tally, the ledger or the sheets.
 """
@@ -38,8 +38,6 @@ METAREG_FIELDS = ("k", "intercept", "slope", "slope_se", "slope_ci_lb", "slope_c
                   "qm", "qm_df", "qm_pval", "tau2", "i2", "r2", "status")
 SAFETY_FIELDS = ("events", "at_risk", "studies", "proportion", "ci_lb", "ci_ub")
 SAFETY_POOLED_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "exp_estimate", "exp_ci_lb", "exp_ci_ub", "pval", "i2")
-# Columns of studies.csv counted by value among the included studies.
-STUDY_COUNTS = ("design", "scope", "phase", "protocol_family")
 # Sheets without which there is nothing to collect (a project that only renders text).
 REQUIRED_FILES = ("datapackage.json", "studies.csv", "arms.csv", "outcomes.csv", "adverse_events.csv")
 
@@ -148,14 +146,15 @@ def _safety(syn, out: dict) -> None:
             out[f"{base}.{f}"] = p[f]
 
 
-def _studies(sheets, out: dict) -> None:
+def _studies(sheets, out: dict, counted=()) -> None:
+    """Study counts; `counted`: the columns of studies.csv counted by value (the plan's `counts`)."""
     st = sheets["studies"]
     included = st[st["included"].map(_text) != "no"] if "included" in st else st
     out["studies.in_sheet"] = len(st)
     out["studies.included"] = len(included)
     if "identified" in included:
         out["studies.identified"] = sum(_text(v) != "no" for v in included["identified"])
-    for col in STUDY_COUNTS:
+    for col in counted:
         if col not in included:
             continue
         for v in included[col]:
@@ -222,7 +221,7 @@ def collect_numbers(sheets: dict, plan, claims: pd.DataFrame | None = None) -> d
 
     syn = synthesise(sheets, plan)
     out: dict[str, object] = {}
-    _studies(sheets, out)
+    _studies(sheets, out, plan.counts)
     _analyses(syn, out)
     _availability(syn, out)
     _safety(syn, out)

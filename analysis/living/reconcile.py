@@ -25,7 +25,7 @@ _LISTED = ("unknown column", "missing column")
 class Disagreement:
     sheet: str
     study: str  # the row's `study` cell, empty when the sheet has none or for a whole column/file
-    row: str  # primary key, e.g. "kim2014 / real / BBS / post / percent_change"; "datapackage.json" for the schema
+    row: str  # primary key, e.g. "smith2020 / active / PAIN / post / change"; "datapackage.json" for the schema
     column: str  # a column name, or ROW / FILE / SHEET when a whole row, file or sheet is missing
     a: str
     b: str

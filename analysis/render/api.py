@@ -54,6 +54,7 @@ def dependency_files(root: Path) -> list[Path]:
     root = Path(root)
     files = [root / n for n in ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib")]
     files += sorted(root.glob("*.csl"))
+    files += sorted(root.glob("*.py"))  # the review's own helpers that review.qmd imports
     files += [f for f in cfgmod.named_files(root) if f not in {g.resolve() for g in files}]
     ext = root / "extraction"
     if ext.is_dir():

@@ -12,7 +12,7 @@ or ``~~~``, including ```` ```{python} ```` cells), inline code spans (which hol
 Allowed in prose:
 
 * years, 1900-2099, optionally with a letter suffix ("2020a"), as in "et al., 2021";
-* citation keys and cross-references, ``@kim2014``, ``[@a; @b, p. 3]``, ``@fig-forest``,
+* citation keys and cross-references, ``@smith2020``, ``[@a; @b, p. 3]``, ``@fig-forest``,
   ``@tbl-x``, ``@sec-x``;
 * the number after the words section, table, figure (and their plurals and "Sec.",
   "Fig.", "Tab."), including lists such as "sections 5.1 and 5.2";

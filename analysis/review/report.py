@@ -84,7 +84,7 @@ def included(sheets: Mapping, **filters) -> pd.DataFrame:
 
 
 def n_included(sheets: Mapping, **filters) -> int:
-    """Studies counted as included (the published review's count, unmatched slots too)."""
+    """Studies counted as included (rows with included = yes, unidentified slots too)."""
     return int(len(included(sheets, **filters)))
 
 
@@ -104,7 +104,7 @@ def join_words(items: Iterable[str], conjunction: str = "and") -> str:
 
 
 def study_list(sheets: Mapping, conjunction: str = "and", **filters) -> str:
-    """Labels of the matching included studies as prose: "Kim 2014, Im 2022 and Liao 2024"."""
+    """Labels of the matching included studies as prose: "Smith 2020, Jones 2021 and Lee 2022"."""
     return join_words(included(sheets, **filters)["label"].map(_text), conjunction)
 
 
@@ -257,7 +257,7 @@ def reason_phrase(reason: str, detail: str = "") -> str:
 
 def non_contributors(synth, outcome: str) -> str:
     """Identified studies that measured an outcome but give nothing the plan accepts, with why:
-    "Kim 2014 (reports only percent change from baseline) and Koch 2019 (...)".
+    "Smith 2020 (reports only percent change from baseline) and Brown 2019 (...)".
     Studies that did not report the outcome at all are left out."""
     av = synth.availability
     sub = av[(av["outcome"] == outcome) & (av["contributes"] == "no")]
@@ -399,7 +399,7 @@ def _effect_note(e) -> str:
 
 
 def study_effects(analysis, digits: int = 2) -> str:
-    """Every contributing study's effect: "SMD 0.10 (95% CI ...) for Kim 2014 and ..."."""
+    """Every contributing study's effect: "SMD 0.10 (95% CI ...) for Smith 2020 and ..."."""
     parts = []
     for _, e in analysis.effects.iterrows():
         note = _effect_note(e)
@@ -408,7 +408,7 @@ def study_effects(analysis, digits: int = 2) -> str:
 
 
 def pooled_clause(analyses, digits: int = 2) -> str:
-    """": Berg Balance Scale, MD 3.12 (...), I² = 0%, ..., from two studies and 72 participants"
+    """": Pain score, MD 3.12 (...), I² = 0%, ..., from two studies and 72 participants"
     for each pooled analysis, or "" when none is."""
     parts = [f"{a.label}, {fmt_effect(a.result, digits)}, {fmt_heterogeneity(a.result)}, "
              f"from {words(a.k)} studies and {a.participants} participants "
@@ -417,7 +417,7 @@ def pooled_clause(analyses, digits: int = 2) -> str:
 
 
 def single_study_list(analyses, digits: int = 2) -> str:
-    """Each single-study outcome with its one effect: "Timed Up and Go (s), MD ... from Im 2022 (32 participants)"."""
+    """Each single-study outcome with its one effect: "Walking speed (m/s), MD ... from Jones 2021 (32 participants)"."""
     parts = []
     for a in analyses:
         e = a.effects.iloc[0]
@@ -445,7 +445,7 @@ def measured_elsewhere(synth, analyses) -> str:
 
 def forms_in(analysis) -> str:
     """The data forms an analysis combines, with their studies:
-    "percent change from baseline (Kim 2014) and change from baseline (Im 2022 and Fixture 2026)"."""
+    "percent change from baseline (Smith 2020) and change from baseline (Jones 2021 and Fixture 2026)"."""
     groups: dict[str, list[str]] = {}
     for _, e in analysis.effects.iterrows():
         groups.setdefault(FORM_PHRASES.get(e["form"], str(e["form"])), []).append(e["label"])
@@ -466,13 +466,14 @@ def follow_up_sentence(analysis) -> str:
     return f"{join_words(labels)} {verb} measured at follow-up, after treatment had ended."
 
 
-def count_since_publication(n_now: int, n_published: int) -> str:
-    """" This version counts 15 included studies, one more than the published review." or ""."""
+def count_since_publication(n_now: int, n_published: int, than: str) -> str:
+    """" This version counts 15 included studies, one more than THAN." or "" when the counts agree;
+    `than` names what the count is compared with, in the review's words."""
     if n_now == n_published:
         return ""
     diff = n_now - n_published
     more = f"{words(abs(diff))} {'more' if diff > 0 else 'fewer'}"
-    return f" This version counts {n_now} included studies, {more} than the published review."
+    return f" This version counts {n_now} included studies, {more} than {than}."
 
 
 def _long_date(iso: str) -> str:

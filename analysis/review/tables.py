@@ -106,13 +106,12 @@ def _t(x) -> str:
 
 # --- study characteristics ----------------------------------------------------------------
 
-DESIGN_WORDS = {"rct": "RCT", "non_randomised": "non-randomised", "single_group": "single group",
-                "crossover": "crossover", "case_report": "case report",
-                "single_session": "single session"}
-
-
-def _n_text(study, s, arms) -> str:
-    arm_n = [a for a in arms.loc[arms["study"].map(_t) == study, "n_randomised"]]
+def n_per_arm(s, arms) -> str:
+    """"32 (22/10)": the study's total with its arms' sizes (or the number analysed), from
+    studies.csv `n_total`/`n_analysed_total` and arms.csv; "" when none is known."""
+    study = _t(s["study"])
+    mine = arms.loc[arms["study"].map(_t) == study]
+    arm_n = list(mine["n_randomised"]) if "n_randomised" in mine else []
     known = len(arm_n) > 1 and all(not is_empty(n) for n in arm_n)
     per_arm = "/".join(count(n) for n in arm_n) if known else ""
     if not is_empty(s.get("n_total")):
@@ -124,57 +123,43 @@ def _n_text(study, s, arms) -> str:
     return per_arm
 
 
-def study_characteristics(sheets, cite: bool = False) -> str:
-    """Table 1 of the review: one row per included study, unidentified slots included."""
+def _column_spec(c, studies):
+    """(header, cell function, alignment) for one entry of a characteristics table."""
+    if callable(c) or isinstance(c, (tuple, list)):
+        header, fn, *align = c
+        return header, fn, (align[0] if align else "l")
+    numeric = c in studies and str(studies[c].dtype) in ("Int64", "Float64")
+    header = "n (per arm)" if c == "n_per_arm" else c.replace("_", " ").capitalize()
+    if c == "n_per_arm":
+        return header, n_per_arm, "r"
+    if numeric:
+        return header, lambda s, arms, c=c: count(s.get(c), ""), "r"
+    return header, lambda s, arms, c=c: _t(s.get(c)), "l"
+
+
+def characteristics_table(sheets, columns, cite: bool = False) -> str:
+    """One row per included study: its label, then one cell per entry of `columns`.
+
+    An entry is a column of studies.csv (the plan's `characteristics`), `n_per_arm` (the
+    study's size and its arms'), or `(header, function(study_row, arms) -> text[, "l"|"r"])`
+    for a cell the review composes itself. Empty cells read NR. A study row with
+    `identified = no` (a slot of a count that names no publication) keeps its place with
+    empty cells.
+    """
     studies = study_order(sheets["studies"])
     arms = sheets["arms"]
+    specs = [_column_spec(c, studies) for c in columns]
+    if "n_per_arm" not in columns and not any(isinstance(c, (tuple, list)) for c in columns):
+        specs.append(_column_spec("n_per_arm", studies))
     rows = []
     for _, s in studies.iterrows():
         key, label = _t(s["study"]), _t(s["label"]) or _t(s["study"])
         if _t(s.get("identified")) == "no":
-            rows.append([cell(f"{label} (not identified)")] + [EMPTY] * 9)
+            rows.append([cell(f"{label} (not identified)")] + [EMPTY] * len(specs))
             continue
-        protocol = _t(s.get("protocol_family"))
-        if not is_empty(s.get("frequency_hz")):
-            protocol += f", {count(s['frequency_hz'])} Hz"
-        if not is_empty(s.get("intensity")):
-            protocol += f", {count(s['intensity'])}% {_t(s.get('intensity_reference'))}".rstrip()
-        coil = _t(s.get("coil_type"))
-        if coil and not is_empty(s.get("coil_size_mm")):
-            coil += f" {count(s['coil_size_mm'])} mm"
-        target = "; ".join(filter(None, [_t(s.get("target")), coil and f"{coil} coil"]))
-        # outcome codes read as words (10MWT_time -> 10MWT time) so they can wrap
-        outcomes = ", ".join(o.strip().replace("_", " ") for o in _t(s.get("outcomes_measured")).split(";")
-                             if o.strip())
-        study_cell = f"{label} [@{key}]" if cite else label
-        values = [study_cell, DESIGN_WORDS.get(_t(s.get("design")), _t(s.get("design"))),
-                  _t(s.get("phase")).replace("-", " or "), _n_text(key, s, arms), protocol.replace("+", " + "), target,
-                  count(s.get("sessions"), "") , _t(s.get("combined_therapy")),
-                  _t(s.get("control")), outcomes]
+        values = [f"{label} [@{key}]" if cite else label] + [fn(s, arms) for _, fn, _ in specs]
         rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
-    headers = ["Study", "Design", "Phase", "n (per arm)", "Protocol", "Target / coil", "Sessions",
-               "Combined therapy", "Control", "Outcomes"]
-    return pipe_table(headers, rows, "lllrllrlll")
-
-
-def characteristics_table(sheets, columns, cite: bool = False, names: dict | None = None) -> str:
-    """One row per included study: its label, the given columns of studies.csv (the plan's
-    `characteristics`) and the arms' sizes. `names` gives a header per column (default: the
-    column's name in words)."""
-    studies = study_order(sheets["studies"])
-    arms = sheets["arms"]
-    names = names or {}
-    numeric = {c for c in columns if c in studies and str(studies[c].dtype) in ("Int64", "Float64")}
-    rows = []
-    for _, s in studies.iterrows():
-        key, label = _t(s["study"]), _t(s["label"]) or _t(s["study"])
-        values = [f"{label} [@{key}]" if cite else label]
-        values += [count(s.get(c), "") if c in numeric else _t(s.get(c)) for c in columns]
-        values.append(_n_text(key, s, arms))
-        rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
-    headers = ["Study"] + [names.get(c, c.replace("_", " ").capitalize()) for c in columns] + ["n (per arm)"]
-    align = "l" + "".join("r" if c in numeric else "l" for c in columns) + "r"
-    return pipe_table(headers, rows, align)
+    return pipe_table(["Study"] + [h for h, _, _ in specs], rows, "l" + "".join(a for _, _, a in specs))
 
 
 # --- safety -------------------------------------------------------------------------------

@@ -261,7 +261,7 @@ case("bib_malformed_entry", {"references.bib": BIB + "\n@article{omega2019,\n  a
 case("bib_entry_without_year", {"references.bib": BIB + "\n@misc{zeta2018,\n  author = {Zeta, Zoe}\n}\n"},
      ["references.bib:15:zeta2018: entry has no year"])
 case("bib_bad_key", {"references.bib": BIB + "\n@misc{Zeta-2018,\n  author = {Zeta, Zoe},\n  year = {2018}\n}\n"},
-     ["references.bib:15:Zeta-2018: key is not lower-case surname + year (+ letter), e.g. kim2014"])
+     ["references.bib:15:Zeta-2018: key is not lower-case surname + year (+ letter), e.g. smith2020"])
 case("bib_key_year_mismatch", {"references.bib": BIB.replace("year = {2021}", "year = {2022}")},
      ["references.bib:8:beta2021: the key's year differs from the year field (2022)"])
 case("qmd_cites_unknown_key", {"review.qmd": "# Results\n\nBalance improved [@alpha2020; @beta2021] as @fig-forest shows.\nSee also [@nokey2020, p. 3] and @alpha2020.\n"},
