@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/pooling.py [--reps 7] [--no-r] [--sizes 100 1000 ...]
 
+It also times `review pool` as a user runs it, a new process each time: `--help`, and a
+pool of 5 studies from a CSV (all the imports included), median of 15 runs, wall clock
+and CPU (user + system) time, since on a shared machine the wall clock includes waiting.
+
 Data: k studies with vi ~ U(0.01, 0.2) and yi ~ N(0.3, vi + 0.05), numpy seed 20251125.
 The Python time is the median of `--reps` calls of `rma()` after one warm-up call (so
 imports are excluded); each call computes everything in PoolResult, including the
@@ -34,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import pooling  # noqa: E402
+from analysis.stats import pooling  # noqa: E402
 
 SEED = 20251125
 SIZES = (100, 1_000, 10_000, 100_000)
@@ -108,11 +112,13 @@ def time_python(yi, vi, method: str, reps: int) -> tuple[float, list[float], poo
 def breakdown(yi, vi, reps: int) -> dict:
     """Median seconds of the parts of a REML fit, to show where time goes."""
     X = np.ones((yi.size, 1))
+    yc = yi - yi.mean()
     parts = {
-        "PyMARE REML search": lambda: pooling._pymare_tau2(yi, vi, X, "REML"),
-        "PyMARE HE start + Fisher scoring": lambda: pooling.fisher_scoring(
-            yi, vi, X, pooling._pymare_tau2(yi, vi, X, "HE"), "REML"),
-        "PyMARE WLS estimate": lambda: pooling.pymare_fixed_effects(yi, vi, X, 0.05),
+        "HE start + metafor's Fisher scoring": lambda: pooling.fisher_scoring(
+            yc, vi, X, pooling.he_tau2(yi, vi, X), "REML"),
+        "search for the optimum (early-stop check)": lambda: pooling.tau2_optimum(
+            yc, vi, X, "REML", 0.05),
+        "WLS estimate": lambda: pooling.wls_fixed_effects(yi, vi, X, 0.05),
         "Q-profile CI of tau^2": lambda: pooling.tau2_qprofile_ci(yi, vi, X, 0.05),
         "validation, Q, I^2, weights": lambda: (pooling.validate_inputs(yi, vi),
                                                 pooling.heterogeneity(yi, vi, X, "REML")),
@@ -129,6 +135,36 @@ def breakdown(yi, vi, reps: int) -> dict:
             fn()
             times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def startup(reps: int = 15) -> dict:
+    """Wall-clock and CPU seconds (medians) of `review pool` in a fresh process."""
+    import resource
+
+    review = Path(sys.executable).with_name("review")
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "small.csv"
+        yi, vi = simulate(5)
+        csv_path.write_text("yi,vi\n" + "".join(f"{y:.17g},{v:.17g}\n" for y, v in zip(yi, vi)))
+        cases = {"python -c pass": [sys.executable, "-c", "pass"],
+                 "review pool --help": [str(review), "pool", "--help"],
+                 "review pool small.csv (k = 5)": [str(review), "pool", str(csv_path)],
+                 "review pool small.csv --json --bias --influence": [
+                     str(review), "pool", str(csv_path), "--json", "--bias", "--influence"]}
+        out = {}
+        for name, cmd in cases.items():
+            subprocess.run(cmd, capture_output=True, check=True)  # warm the file cache
+            wall, cpu = [], []
+            for _ in range(reps):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                subprocess.run(cmd, capture_output=True, check=True)
+                wall.append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            out[name] = {"wall_s": statistics.median(wall), "cpu_s": statistics.median(cpu),
+                         "wall_min_s": min(wall)}
+    return out
 
 
 def run_metafor(data: dict, reps: int) -> dict | None:
@@ -202,10 +238,11 @@ def main(argv=None) -> int:
     memory = {(k, method): peak_mib(*data[k], method) for k in args.sizes for method in METHODS}
     big = max(args.sizes)
     parts = breakdown(*data[big], args.reps)  # before R, so R's memory churn is not in it
+    starts = startup()
     r = None if args.no_r else run_metafor(data, args.reps)
     r_runs = {(run["k"], run["method"]): run for run in (r or {}).get("runs", [])}
 
-    import pymare
+    import scipy
 
     rows = []
     for k in args.sizes:
@@ -228,7 +265,7 @@ def main(argv=None) -> int:
             rows.append(row)
 
     meta = {"seed": SEED, "reps": args.reps, "python": platform.python_version(),
-            "numpy": np.__version__, "pymare": pymare.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "startup_s": starts,
             "metafor": (r or {}).get("metafor"), "R": (r or {}).get("R"),
             "machine": f"{platform.machine()}, {platform.system()}",
             "breakdown_k": big, "breakdown_reml_s": parts,
@@ -240,7 +277,7 @@ def main(argv=None) -> int:
         "# Pooling benchmark: `analysis.stats.pooling.rma` vs metafor `rma()`",
         "",
         f"Simulated data, numpy seed {SEED}; median of {args.reps} runs after a warm-up "
-        "(metafor at k = 10,000: one run). Python {python}, numpy {numpy}, PyMARE {pymare}; "
+        "(metafor at k = 10,000: one run). Python {python}, numpy {numpy}, scipy {scipy}; "
         "R {R}, metafor {metafor}. Times in milliseconds per fit (Python: median, then min-max "
         "of the runs; the machine's 2 cores were shared with other work, so the spread is "
         "shown). Python's `rma()` also computes the Q-profile CI of tau^2 and the "
@@ -261,6 +298,11 @@ def main(argv=None) -> int:
     lines += ["", f"Where the time goes in one REML fit at k = {big:,} (median ms per part):", "",
               "| part | ms |", "|:---|---:|"]
     lines += [f"| {name} | {fmt_ms(s)} |" for name, s in parts.items()]
+    lines += ["", "Start-up: `review pool` in a new process, all imports included (median of 15 "
+              "runs; CPU = user + system time; wall clock includes waiting for the shared cores):",
+              "", "| command | wall s | CPU s | fastest wall s |", "|:---|---:|---:|---:|"]
+    lines += [f"| `{name}` | {t['wall_s']:.2f} | {t['cpu_s']:.2f} | {t['wall_min_s']:.2f} |"
+              for name, t in starts.items()]
     lines += ["", "Peak memory of one Python fit (tracemalloc, numpy arrays included; MiB):", "",
               "| k | " + " | ".join(METHODS) + " |", "|---:|" + "---:|" * len(METHODS)]
     lines += [f"| {k:,} | " + " | ".join(f"{memory[(k, m)]:.2f}" for m in METHODS) + " |" for k in args.sizes]

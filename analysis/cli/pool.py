@@ -21,8 +21,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError, StatsError
 
 MEASURES = ("SMD", "MD", "RR", "OR", "RD", "GEN")
@@ -111,6 +109,8 @@ def _infer_measure(path, header, mh_or_peto):
 
 def _column(path, rows, lines, col, *, kind="real", optional=False):
     """One numeric column; kind: real, positive, nonneg, count (non-negative integer)."""
+    import numpy as np  # here, not at the top: `review pool --help` needs no numpy
+
     out = np.empty(len(rows))
     for i, (row, line) in enumerate(zip(rows, lines)):
         raw = row.get(col, "")
@@ -208,7 +208,7 @@ def load_inputs(path, measure, binary_pooling=False):
     data = {"ai": ai, "bi": arms["bi"], "ci": ci, "di": arms["di"]}
     empty1, empty2 = ai + data["bi"] == 0, ci + data["di"] == 0
     notes = []
-    for j in np.flatnonzero(empty1 | empty2):
+    for j in (empty1 | empty2).nonzero()[0]:
         which = ("either group" if empty1[j] and empty2[j]
                  else "group 1 (ai + bi = 0)" if empty1[j] else "group 2 (ci + di = 0)")
         notes.append(f"{path}:{lines[j]}: {labels[j]} has no participants in {which}; left out "
@@ -377,7 +377,7 @@ def pool_file(path, *, measure=None, method="REML", hk=False, mh=False, peto=Fal
     from ..stats.pooling import rma
 
     es = escalc(measure, labels=labels, **data)
-    bad = [j for j, (y, v) in enumerate(zip(es.yi, es.vi)) if not (np.isfinite(y) and np.isfinite(v))]
+    bad = [j for j, (y, v) in enumerate(zip(es.yi, es.vi)) if not (math.isfinite(y) and math.isfinite(v))]
     if bad:
         raise StatsError(f"{path}:{lines[bad[0]]}: effect size ({measure}) cannot be computed for "
                          f"{labels[bad[0]]}" + (f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""))

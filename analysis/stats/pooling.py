@@ -85,12 +85,25 @@ def validate_inputs(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, tuple[
 # ------------------------------------------------------------ linear algebra
 
 
+# Sums of products are written as (a * b).sum(), not np.dot: numpy hands dot to OpenBLAS,
+# whose threads on a machine busy with other work made one REML fit at k = 100,000 ten
+# times slower; an intercept-only model (X a column of ones) needs no matrix product.
+
+
+def _intercept_only(X) -> bool:
+    return X.shape[1] == 1 and bool(np.all(X == 1.0))
+
+
+def _resid(y, X, beta):
+    return y - beta[0] if _intercept_only(X) else y - X @ beta
+
+
 def _wls(y, v, tau2, X):
     """Weighted least squares at weights 1/(v + tau2): beta, (X'WX)^-1, weights."""
     w = 1.0 / (v + tau2)
-    if X.shape[1] == 1 and np.all(X == 1.0):
+    if _intercept_only(X):
         sw = w.sum()
-        return np.array([np.dot(w, y) / sw]), np.array([[1.0 / sw]]), w
+        return np.array([(w * y).sum() / sw]), np.array([[1.0 / sw]]), w
     xtw = X.T * w
     A_inv = np.linalg.inv(xtw @ X)
     return A_inv @ (xtw @ y), A_inv, w
@@ -105,6 +118,9 @@ def wls_fixed_effects(y, v, X, tau2: float) -> tuple[np.ndarray, np.ndarray]:
 def _p_traces(w, X, A_inv):
     """tr(P) and tr(PP) for P = W - W X (X'WX)^-1 X' W, without forming the k x k P."""
     w2 = w * w
+    if _intercept_only(X):
+        s1, s2, s3 = w.sum(), w2.sum(), (w2 * w).sum()
+        return s1 - s2 / s1, s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2
     B2 = A_inv @ ((X.T * w2) @ X)
     B3 = A_inv @ ((X.T * (w2 * w)) @ X)
     tr_p = w.sum() - np.trace(B2)
@@ -115,16 +131,16 @@ def _p_traces(w, X, A_inv):
 def _q_at(y, v, tau2, X):
     """Generalised Q: weighted residual sum of squares at tau2 (metafor's .QE.func)."""
     beta, _, w = _wls(y, v, tau2, X)
-    r = y - X @ beta
-    return float(np.dot(w, r * r))
+    r = _resid(y, X, beta)
+    return float((w * r * r).sum())
 
 
 def _loglik(y, v, tau2, X, reml: bool) -> float:
     """ML or restricted log-likelihood as metafor's ll0check writes it."""
     beta, A_inv, w = _wls(y, v, tau2, X)
-    r = y - X @ beta
+    r = _resid(y, X, beta)
     k, p = X.shape
-    ll = -0.5 * np.sum(np.log(v + tau2)) - 0.5 * np.dot(w, r * r)
+    ll = -0.5 * np.sum(np.log(v + tau2)) - 0.5 * (w * r * r).sum()
     if reml:
         ll += -0.5 * (k - p) * math.log(2 * math.pi) + 0.5 * np.linalg.slogdet(A_inv)[1]
     else:
@@ -135,12 +151,13 @@ def _loglik(y, v, tau2, X, reml: bool) -> float:
 def _score(y, v, tau2, X, method):
     """Twice the score of the (restricted) log-likelihood in tau^2, and the Fisher step."""
     beta, A_inv, w = _wls(y, v, tau2, X)
-    pr = w * (y - X @ beta)  # P Y
+    pr = w * _resid(y, X, beta)  # P Y
+    ypy = (pr * pr).sum()
     if method == "ML":
-        num, info = np.dot(pr, pr) - w.sum(), np.dot(w, w)
+        num, info = ypy - w.sum(), (w * w).sum()
     else:
         tr_p, tr_pp = _p_traces(w, X, A_inv)
-        num, info = np.dot(pr, pr) - tr_p, tr_pp
+        num, info = ypy - tr_p, tr_pp
     return float(num), float(num / info)
 
 
@@ -196,9 +213,9 @@ def he_tau2(y, v, X) -> float:
     k, p = X.shape
     yc = y - y.mean()
     beta, xtx_inv, _ = _wls(yc, np.ones(k), 0.0, X)
-    r = yc - X @ beta
+    r = _resid(yc, X, beta)
     tr_pv = v.sum() - np.trace(xtx_inv @ ((X.T * v) @ X))
-    return float((np.dot(r, r) - tr_pv) / (k - p))
+    return float(((r * r).sum() - tr_pv) / (k - p))
 
 
 def dl_tau2(y, v, X) -> float:
@@ -206,9 +223,9 @@ def dl_tau2(y, v, X) -> float:
     k, p = X.shape
     yc = y - y.mean()
     beta, A_inv, w = _wls(yc, v, 0.0, X)
-    r = yc - X @ beta
+    r = _resid(yc, X, beta)
     tr_p, _ = _p_traces(w, X, A_inv)
-    return float((np.dot(w, r * r) - (k - p)) / tr_p)
+    return float(((w * r * r).sum() - (k - p)) / tr_p)
 
 
 def fisher_scoring(y, v, X, tau2, method: str, threshold=_THRESHOLD,
@@ -343,8 +360,8 @@ def heterogeneity(y, v, X, method: str) -> dict:
         return {"q": 0.0, "q_df": k - p, "q_pval": 1.0, "vt": 0.0}
     yc = y - y.mean()
     beta, A_inv, w = _wls(yc, v, 0.0, X)
-    r = yc - X @ beta
-    q = max(0.0, float(np.dot(w, r * r)))
+    r = _resid(yc, X, beta)
+    q = max(0.0, float((w * r * r).sum()))
     tr_p, _ = _p_traces(w, X, A_inv)
     return {
         "q": q,
@@ -408,8 +425,8 @@ def knha_scale(y, v, X, tau2: float) -> float:
     """
     k, p = X.shape
     beta, _, w = _wls(y, v, tau2, X)
-    r = y - X @ beta
-    rss = float(np.dot(w, r * r))
+    r = _resid(y, X, beta)
+    rss = float((w * r * r).sum())
     return 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
 
 
