@@ -65,6 +65,8 @@ def check_fit(res, ref: dict, method: str, where: str = "") -> int:
                 assert res.ll_gap == pytest.approx(expected, rel=1e-3, abs=1e-9), what
         elif key == "at_optimum":
             continue  # the fit at the optimum: compared where the optimum is asked for
+        elif key in ("tau2_optimum",) and expected is None:
+            continue  # a fit R made without looking for the optimum
         else:
             tol = ITER if key in ROOTS or (iterative and key not in NO_TAU2) else CLOSED
             _close(getattr(res, key), expected, tol, what)

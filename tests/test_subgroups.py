@@ -145,4 +145,5 @@ def test_metadat_metareg_matches_metafor(case):
     for key in ("qe", "qe_pval"):
         assert getattr(res, key) == _approx(ref[key], CLOSED), key
     assert res.qm_df == ref["qm_df"] and res.qe_df == ref["qe_df"]
+    assert (math.isnan(res.qm_df2) if ref["qm_df2"] is None else res.qm_df2 == ref["qm_df2"])
     assert res.r2 == pytest.approx(ref["r2"], rel=1e-4, abs=1e-6)
