@@ -96,7 +96,7 @@ def stop_at(monkeypatch, step: str, fault=KeyboardInterrupt):
 def test_a_render_publishes_outputs_numbers_and_manifest_together(project):
     render(project)
     out = project / "_output"
-    assert sorted(contents(out)) == [".render-manifest.json", "numbers.json", "review.html", "review.pdf"]
+    assert sorted(contents(out)) == [".render-manifest.json", "numbers.json", "review.docx", "review.html", "review.pdf"]
     assert read_snapshot(out / SNAPSHOT) == project_numbers(project)
     manifest = json.loads((out / api.MANIFEST).read_text())
     assert manifest["numbers"]["output"] == hashlib.sha256((out / SNAPSHOT).read_bytes()).hexdigest()
@@ -434,7 +434,7 @@ def test_an_output_folder_that_is_a_mount_point_is_rendered_in_place(small_fs, t
     fake_quarto(bin_dir)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     render(root)
-    assert sorted(contents(small_fs)) == [".render-manifest.json", "numbers.json", "review.html", "review.pdf"]
+    assert sorted(contents(small_fs)) == [".render-manifest.json", "numbers.json", "review.docx", "review.html", "review.pdf"]
     assert render_project(root, engine="quarto").up_to_date
     change_sheets(root)
     stop_at(monkeypatch, "publish")

@@ -61,7 +61,7 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert resolve_engine("auto") == "quarto"
     assert main(["render", "--root", str(root)]) == 0
     out = capsys.readouterr()
-    assert "render: quarto render review.qmd --to html,typst\n" in out.err
+    assert "render: quarto render review.qmd --to html,typst,docx\n" in out.err
     # Quarto's warnings reach the author; its progress and the kernel's transport notice do not
     assert "quarto: WARNING (review.qmd:12) Unable to resolve crossref @fig-missing\n" in out.err
     assert "processing file" not in out.err and "without encryption" not in out.err
@@ -70,7 +70,7 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     # one call renders every format, into a temporary folder inside the project moved into _output on success
     assert len(calls) == 1
     args, python, cwd = calls[0].split(" | ")
-    assert args.startswith("render review.qmd --to html,typst --output-dir .render-")
+    assert args.startswith("render review.qmd --to html,typst,docx --output-dir .render-")
     assert (python, cwd) == (sys.executable, str(root))
     assert (root / "_output/review.pdf").read_text() == "made by quarto typst"
     assert (root / "_output/review.html").read_text() == "made by quarto html"
@@ -78,13 +78,17 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     # unchanged inputs: quarto is not run again
     assert main(["render", "--root", str(root), "--quiet"]) == 0
     out = capsys.readouterr()
-    assert out.out.startswith("up to date: _output/review.html, _output/review.pdf")
+    assert out.out.startswith("up to date: _output/review.html, _output/review.pdf, _output/review.docx")
     assert len(log.read_text().splitlines()) == 1
     # --to pdf --force runs only the typst format; warnings are shown with --quiet too
     assert main(["render", "--root", str(root), "--to", "pdf", "--force", "--quiet"]) == 0
     assert log.read_text().splitlines()[-1].startswith("render review.qmd --to typst --output-dir")
     assert len(log.read_text().splitlines()) == 2
     assert capsys.readouterr().err == "quarto: WARNING (review.qmd:12) Unable to resolve crossref @fig-missing\n"
+    # --to docx --force: Quarto's docx format alone
+    assert main(["render", "--root", str(root), "--to", "docx", "--force", "--quiet"]) == 0
+    assert log.read_text().splitlines()[-1].startswith("render review.qmd --to docx --output-dir")
+    assert (root / "_output/review.docx").read_text() == "made by quarto docx"
 
 
 def test_failing_quarto_render_leaves_the_last_good_outputs(tmp_path, monkeypatch):
@@ -107,7 +111,7 @@ if "typst" in args[args.index("--to") + 1]:
 """)
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(RenderError, match="^quarto render review.qmd --to html,typst failed: ERROR: compilation failed$"):
+    with pytest.raises(RenderError, match="^quarto render review.qmd --to html,typst,docx failed: ERROR: compilation failed$"):
         render_project(root, engine="quarto")
     assert (root / "_output/review.html").read_text() == "last good render"
     assert not (root / "_output/review.pdf").exists()

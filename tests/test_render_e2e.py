@@ -28,6 +28,11 @@ ARTIFACTS = REPO / "test-artifacts"
 def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("render") / "project"
     shutil.copytree(FIXTURE, root)
+    # the bundled review's Word styles, named as the bundled _quarto.yml names them
+    (root / "style").mkdir()
+    shutil.copy(REPO / "style/reference.docx", root / "style/reference.docx")
+    with open(root / "_quarto.yml", "a", encoding="utf-8") as fh:
+        fh.write("  docx:\n    toc: true\n    number-sections: true\n    reference-doc: style/reference.docx\n")
     messages: list[str] = []
     report = render_project(root, engine="builtin", progress=messages.append)
     return root, report, messages
@@ -36,10 +41,10 @@ def rendered(tmp_path_factory):
 def test_render_reports_steps_and_outputs(rendered):
     root, report, messages = rendered
     assert not report.up_to_date and report.engine == "builtin"
-    assert report.outputs == {"html": root / "_output/review.html", "pdf": root / "_output/review.pdf"}
+    assert report.outputs == {f: root / f"_output/review.{f}" for f in ("html", "pdf", "docx")}
     assert "cell 2/3 tbl-studies (line 47)" in messages
     assert "cell 3/3 fig-effects (line 59)" in messages
-    for step in ("kernel start", "cells", "pandoc html", "pandoc typst", "typst compile"):
+    for step in ("kernel start", "cells", "pandoc html", "pandoc typst", "typst compile", "pandoc docx"):
         assert report.timings[step] > 0
     assert [name for name, _ in report.cell_timings] == ["setup (line 16)", "tbl-studies (line 47)",
                                                          "fig-effects (line 59)"]
@@ -101,6 +106,71 @@ def test_pdf_text(rendered):
     assert any(" image " in l and "1539" in l for l in images), images  # the 300 dpi PNG
 
 
+def _inlines(node) -> str:
+    """The text of a pandoc JSON node."""
+    if isinstance(node, list):
+        return "".join(_inlines(n) for n in node)
+    if not isinstance(node, dict):
+        return ""
+    t, c = node.get("t"), node.get("c")
+    if t == "Str":
+        return c
+    if t in ("Space", "SoftBreak", "LineBreak"):
+        return " "
+    return _inlines(c)
+
+
+def _blocks(node, kind: str) -> list:
+    found = []
+    if isinstance(node, list):
+        for n in node:
+            found += _blocks(n, kind)
+    elif isinstance(node, dict):
+        if node.get("t") == kind:
+            found.append(node)
+        found += _blocks(node.get("c"), kind)
+    return found
+
+
+def test_docx_read_back(rendered):
+    """The DOCX as pandoc reads it back: title block, numbered headings, the table and the
+    figure with their captions, author-date citations and the reference list; the reference
+    document's styles and page are the ones used."""
+    import json
+    import zipfile
+
+    import pypandoc
+
+    root, _, _ = rendered
+    docx = root / "_output/review.docx"
+    doc = json.loads(subprocess.run([pypandoc.get_pandoc_path(), str(docx), "-t", "json"], capture_output=True,
+                                    text=True, check=True).stdout)
+    meta = {k: _inlines(v) for k, v in doc["meta"].items()}
+    assert meta["title"] == "Fixture review of three trials"
+    assert meta["author"] == "Ann Author, Department of Testing, Example UniversityBen Writer, Institute of Fixtures"
+    headings = [_inlines(h["c"][2]) for h in _blocks(doc["blocks"], "Header")]
+    assert headings == ["Table of contents", "1 Introduction", "2 Methods", "2.1 Data", "3 Results", "References"]
+    tables = _blocks(doc["blocks"], "Table")
+    assert len(tables) == 1
+    assert _inlines(tables[0]["c"][1]).replace("\xa0", " ") == "Table 1: Trials in the fixture, with sample sizes"
+    assert "Alpha 2019" in _inlines(tables[0]["c"][4]) + _inlines(tables[0]["c"][3])
+    figures = _blocks(doc["blocks"], "Figure")
+    assert [_inlines(f["c"][1]).replace("\xa0", " ") for f in figures] == ["Figure 1: Effect per trial in the fixture"]
+    assert len(_blocks(figures, "Image")) == 1
+    text = " ".join(subprocess.run([pypandoc.get_pandoc_path(), str(docx), "-t", "plain"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert text.startswith("Abstract This fixture pools three made-up trials")
+    assert "About this fixture The numbers here are made up" in text  # a callout: its title, then its text
+    assert "holds 3 trials with 72 participants in all (Alpha and Other 2019; Beta 2021)." in text
+    assert "Methods are in Section 2, the trials in Table 1 and the effects in Figure 1." in text
+    assert "Beta, Bob. 2021." in text and "Gamma, Gail, and Dan Delta. 2022." in text
+    with zipfile.ZipFile(docx) as z:
+        styles = z.read("word/styles.xml").decode()
+        body = z.read("word/document.xml").decode()
+    assert 'w:ascii="Times New Roman"' in styles and 'w:ascii="Arial"' in styles
+    assert '<w:pgSz w:h="16838" w:w="11906" />' in body  # A4, from the reference document
+
+
 def test_cache_hit_then_change_rerenders(rendered):
     root, _, _ = rendered
     before = {p: p.read_bytes() for p in (root / "_output").iterdir()}
@@ -122,10 +192,11 @@ def test_cache_hit_then_change_rerenders(rendered):
 
 def test_forced_renders_are_byte_identical(rendered):
     root, _, _ = rendered
-    first = {n: (root / "_output" / n).read_bytes() for n in ("review.html", "review.pdf")}
+    names = ("review.html", "review.pdf", "review.docx")
+    first = {n: (root / "_output" / n).read_bytes() for n in names}
     report = render_project(root, engine="builtin", force=True)
     assert not report.up_to_date
-    second = {n: (root / "_output" / n).read_bytes() for n in ("review.html", "review.pdf")}
+    second = {n: (root / "_output" / n).read_bytes() for n in names}
     assert first == second
 
 

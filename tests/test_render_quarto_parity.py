@@ -190,3 +190,15 @@ def test_math_needs_an_offline_method(tmp_path):
     render_project(root, to="html", engine="builtin")
     html = (root / "_output/review.html").read_text(encoding="utf-8")
     assert "<math" in html and "<msup><mi>τ</mi><mn>2</mn></msup>" in html
+
+
+def test_docx_styles_come_from_the_reference_document():
+    docx = project_yml()["format"]["docx"]
+    assert docx["reference-doc"] == "style/reference.docx" and (REPO / docx["reference-doc"]).is_file()
+
+
+def test_reference_docx_is_what_its_script_writes(tmp_path):
+    import runpy
+
+    runpy.run_path(str(REPO / "style/reference_docx.py"))["build"](tmp_path / "reference.docx")
+    assert (tmp_path / "reference.docx").read_bytes() == (REPO / "style/reference.docx").read_bytes()

@@ -8,7 +8,8 @@ from ..paths import project_root
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--to", choices=("html", "pdf", "all"), default="all", help="output format (default all)")
+    parser.add_argument("--to", choices=("html", "pdf", "docx", "all"), default="all",
+                        help="output format (default all: html, pdf and docx)")
     parser.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
                         help="auto: quarto when on PATH, else the built-in renderer")
     parser.add_argument("--force", action="store_true", help="render even when nothing changed")

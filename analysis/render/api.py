@@ -24,7 +24,7 @@ SNAPSHOT = "numbers.json"
 BUILD_PREFIX = ".render-"
 # Bump when the renderer's output for the same inputs changes in a way the hashed code misses.
 RENDERER_VERSION = "1"
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _normalise_formats(to) -> tuple[str, ...]:
     to = tuple(dict.fromkeys(to))
     for f in to:
         if f not in FORMATS:
-            raise RenderError(f"unknown format {f!r}; use html, pdf or all")
+            raise RenderError(f"unknown format {f!r}; use html, pdf, docx or all")
     return to
 
 

@@ -78,7 +78,7 @@ class Builder:
         self.doc: Document = parse_qmd(qmd.read_text(encoding="utf-8"), QMD)
         self.project = cfgmod.load_project(self.root)
         self.base = cfgmod.resolve(self.project, self.doc.meta, "_none_")
-        self.cfg = {f: cfgmod.resolve(self.project, self.doc.meta, f) for f in ("html", "typst")}
+        self.cfg = {f: cfgmod.resolve(self.project, self.doc.meta, f) for f in ("html", "typst", "docx")}
         self.bib = [self.root / b for b in _as_list(self.base.get("bibliography"))]
         for b in self.bib:
             if not b.exists():
@@ -614,7 +614,10 @@ class Builder:
             if o.get(k) is not None:
                 meta[k] = str(o[k])
         authors = cfgmod.normalise_authors(o.get("author"))
-        if authors:
+        if authors and fmt == "docx":
+            # pandoc's docx writer prints each author as one line of text
+            meta["author"] = [", ".join(x for x in (a["name"], a["affiliation"]) if x) for a in authors]
+        elif authors:
             meta["author"] = authors
         date = cfgmod.text_date(o.get("date"))
         if date:
@@ -656,6 +659,13 @@ class Builder:
                 args += ["--css", str(self.root / css)]
             if cfgmod.math_method(o) == "mathml":
                 args += ["--mathml"]
+        elif fmt == "docx":
+            args += ["--to", "docx"]
+            ref = o.get("reference-doc")
+            if ref:
+                if not (self.root / str(ref)).is_file():
+                    raise RenderError(f"_quarto.yml: reference-doc: {ref} is not a file in the project")
+                args += ["--reference-doc", str(self.root / str(ref))]
         else:
             # header.typ: what only this renderer needs (it writes the figure numbers itself);
             # then the project's own Typst rules, the files Quarto reads through the same key.
@@ -709,6 +719,13 @@ class Builder:
                 raise tool_failure("typst", None, str(exc) or type(exc).__name__, pdf, pick="first") from None
             self.timings["typst compile"] = time.perf_counter() - t
             results["pdf"] = pdf
+        if "docx" in formats:
+            self.progress("pandoc: DOCX")
+            t = time.perf_counter()
+            path = self.build / f"{stem}.docx"
+            self.pandoc("docx", self.assemble("docx", a), path)
+            self.timings["pandoc docx"] = time.perf_counter() - t
+            results["docx"] = path
         return results
 
 

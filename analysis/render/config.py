@@ -25,6 +25,8 @@ FORMAT_KEYS = {
     "typst": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
               "papersize", "margin", "fontsize", "mainfont", "columns", "link-citations",
               "citeproc", "section-numbering", "include-in-header"},
+    "docx": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang", "link-citations",
+             "citeproc", "reference-doc"},
 }
 # html-math-method values that need nothing from the network (pandoc writes the math itself).
 OFFLINE_MATH = ("plain", "mathml")
@@ -79,7 +81,7 @@ def _check_keys(meta: dict, where: str) -> None:
         fmt = {fmt: "default"}
     for name, opts in (fmt or {}).items():
         if name not in FORMAT_KEYS:
-            # other formats (pdf via LaTeX, docx) are Quarto's business; the built-in renders html and typst
+            # other formats (pdf via LaTeX, ...) are Quarto's business; the built-in renders html, typst, docx
             continue
         if isinstance(opts, dict):
             for key in opts:
