@@ -28,6 +28,7 @@ from analysis.living.numbers import project_numbers
 
 REF = json.loads((Path(__file__).parent / "reference" / "reference_example.json").read_text(encoding="utf-8"))
 REVIEW = Path(sys.executable).with_name("review")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def close(a, b, rel=1e-5, abs_=1e-8):
@@ -78,6 +79,17 @@ def test_empty_project_has_no_rows_and_one_planned_outcome(tmp_path):
     nums = project_numbers(project)
     assert nums["studies.included"] == 0
     assert nums["analysis.primary.status"] == "no usable data"
+
+
+def test_new_project_carries_the_reference_style_of_the_bundled_review(tmp_path):
+    import yaml
+
+    project = create_project(tmp_path / "review")
+    config = yaml.safe_load((project / "_quarto.yml").read_text(encoding="utf-8"))
+    bundled = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert config["csl"] == bundled["csl"] == "author-date-initials.csl"
+    # the same file, so a change to the style reaches new projects too
+    assert (project / config["csl"]).read_bytes() == (ROOT / bundled["csl"]).read_bytes()
 
 
 def test_new_refuses_a_folder_with_files(tmp_path):
@@ -209,4 +221,8 @@ def test_example_renders_ratios_and_the_review_tables(example, tmp_path):
     assert f"RR {ratio} (95% CI {lb} to {ub})" in html
     assert "test for subgroup differences" in html
     assert "Colditz" in html and "Normand" in html
+    # the bundled style: every author surname first with initials (pandoc's default style
+    # would print the second author as "T. F. Brewer"), the DOI as a link
+    assert "Colditz, G. A., Brewer, T. F., Berkey, C. S." in html
+    assert 'href="https://doi.org/10.1001/jama.1994.03510330076038"' in html
     assert html.count("data:image/svg+xml") == 4  # one forest plot per pooled analysis
