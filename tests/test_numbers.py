@@ -162,7 +162,7 @@ def test_changed_event_count_moves_exactly_its_numbers(bundled, tmp_path, capsys
     assert set(changes) == set(expected)
     for key, value in expected.items():
         assert changes[key].kind == CHANGED and changes[key].new == clean(value), key
-    assert before["ledger.C27.status"] == "reproduced"
+    assert before["ledger.C27.status"] == "consistent (taken from the review)"
 
     # `review numbers --against` prints the same changes, one per line
     parser = argparse.ArgumentParser()

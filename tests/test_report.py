@@ -152,8 +152,8 @@ def test_ledger_helpers(bundled):
     assert R.claim(ledger, "C07") == "differs"
     assert R.claim(ledger, "C07", "reproduced") == "subacute"
     assert R.claim(ledger, "C11", "published") == "11"
-    assert (R.ledger_count(ledger, "reproduced") + R.ledger_count(ledger, "differs")
-            + R.ledger_count(ledger, "cannot be checked")) == len(ledger)
+    assert (R.ledger_count(ledger, "reproduced") + R.ledger_count(ledger, "consistent (taken from the review)")
+            + R.ledger_count(ledger, "differs") + R.ledger_count(ledger, "cannot be checked")) == len(ledger)
     assert R.ledger_count(ledger, "differs") == 4
 
 
@@ -266,3 +266,98 @@ def test_search_when_reads_the_search_sheet(bundled):
     assert R.search_when(two) == "on dates from 2 January 2025 to 15 February 2025"
     none = {"search": pd.DataFrame({"date_searched": [pd.NA], "date_qualifier": [pd.NA]})}
     assert R.search_when(none) == "at a date the review does not report"
+
+
+# --- the ledger and the abstract's results, at every count ------------------------------
+
+def _ledger(statuses):
+    """A ledger whose claims have these outcomes ("no sheet": cannot be checked, no sheet)."""
+    return pd.DataFrame([dict(claim_id=f"C{i}", status="cannot be checked" if st == "no sheet" else st,
+                              sheet="" if st == "no sheet" else "studies")
+                         for i, st in enumerate(statuses, 1)])
+
+
+TAKEN = "consistent (taken from the review)"
+
+
+def test_ledger_sentence_at_every_count():
+    assert R.ledger_sentence(_ledger([])) == "The ledger holds no statement of the published review."
+    assert R.ledger_sentence(_ledger(["differs"])) == \
+        "The one statement of the published review in the ledger differs (C1)."
+    assert R.ledger_sentence(_ledger(["no sheet", "no sheet"])) == (
+        "Both statements of the published review in the ledger cannot be checked, no sheet "
+        "recording such a quantity.")
+    assert R.ledger_sentence(_ledger(["reproduced", TAKEN])) == (
+        "Of the two statements of the published review in the ledger, one was reproduced "
+        "independently from the study reports and one agrees with the sheets only because the "
+        "sheets took the value from the published review itself.")
+    many = _ledger(["reproduced"] * 2 + [TAKEN] * 3 + ["differs"] * 2 + ["cannot be checked", "no sheet"])
+    assert R.ledger_sentence(many) == (
+        "Of the nine statements of the published review in the ledger, two were reproduced "
+        "independently from the study reports; three agree with the sheets only because the sheets "
+        "took the value, in whole or in part, from the published review itself; two differ (C6 and "
+        "C7); and two cannot be checked, one of them because no sheet records such a quantity.")
+    assert R.ledger_sentence(many, short=True) == (
+        "Of the nine statements of the published review in the ledger, two were reproduced "
+        "independently from the study reports, three agree with the sheets only because the sheets "
+        "took the value from the published review itself, two differ and two cannot be checked.")
+
+
+def _studies(identified, reported=(), none=(), silent=()):
+    keys = [f"s{i}" for i in range(len(identified))]
+    studies = pd.DataFrame({"study": keys, "label": [f"Study {i}" for i in range(len(keys))],
+                            "year": [2000 + i for i in range(len(keys))], "included": ["yes"] * len(keys),
+                            "identified": identified})
+    ae = pd.DataFrame({"study": list(reported) + list(none) + list(silent),
+                       "status": ["reported"] * len(reported) + ["reported_none"] * len(none)
+                       + ["not_reported"] * len(silent)})
+    return {"studies": studies, "adverse_events": ae}
+
+
+def test_included_and_harms_sentences_at_every_count():
+    assert R.included_sentence(_studies([])) == "The review includes no study."
+    assert R.included_sentence(_studies(["no"])) == \
+        "The review includes one study, whose publication could not be identified."
+    assert R.included_sentence(_studies(["yes", "yes"])) == "The review includes two studies."
+    assert R.included_sentence(_studies(["yes", "no", "no"])) == \
+        "The review includes three studies, one of them identified by name."
+    assert R.included_sentence(_studies(["no", "no"])) == \
+        "The review includes two studies, none of them identified by name."
+    assert R.harms_sentence(_studies([])) == ""
+    assert R.harms_sentence(_studies(["yes"], silent=["s0"])) == \
+        "The one identified study says nothing about harms in the sources read."
+    assert R.harms_sentence(_studies(["yes"] * 3, none=["s0", "s1", "s2"])) == \
+        "All three identified studies state that none occurred."
+    assert R.harms_sentence(_studies(["yes"] * 4, reported=["s0", "s1"], none=["s2"], silent=["s3"])) == (
+        "Of the four identified studies, two have adverse events recorded, one states that none "
+        "occurred and one says nothing about harms in the sources read.")
+
+
+def _analysis(label, status, exploratory=False, k=0):
+    result = SimpleNamespace(measure="MD", estimate=-1.5, ci_lb=-3.0, ci_ub=0.25, level=95) if status == "pooled" else None
+    return SimpleNamespace(label=label, status=status, exploratory=exploratory, k=k, result=result,
+                           participants=40 * k)
+
+
+def test_analyses_and_exploratory_sentences_at_every_count():
+    synth = lambda *a: SimpleNamespace(analyses=list(a))  # noqa: E731
+    assert R.analyses_sentence(synth()) == "The plan names no main analysis."
+    assert R.analyses_sentence(synth(_analysis("Pain", "single study", k=1))) == \
+        "The one planned main analysis rests on a single study."
+    assert R.analyses_sentence(synth(_analysis("Pain", "pooled", k=3))) == \
+        "The one planned main analysis was pooled (Pain, MD \u22121.50 (95% CI \u22123.00 to 0.25) from three studies)."
+    assert R.analyses_sentence(synth(_analysis("Pain", "no usable data"), _analysis("Mood", "no usable data"))) == \
+        "None of the two planned main analyses could be pooled: all have no usable data."
+    assert R.analyses_sentence(synth(_analysis("Pain", "single study", k=1), _analysis("Mood", "no usable data"),
+                                     _analysis("Gait", "no usable data"))) == (
+        "None of the three planned main analyses could be pooled: one rests on a single study (Pain) "
+        "and two have no usable data.")
+    mixed = synth(_analysis("Pain", "pooled", k=2), _analysis("Mood", "too few studies", k=2),
+                  _analysis("Gait", "single study", k=1), _analysis("Sleep", "pooled", exploratory=True, k=4))
+    assert R.analyses_sentence(mixed) == (
+        "Of the three planned main analyses, one was pooled (Pain, MD \u22121.50 (95% CI \u22123.00 to 0.25) "
+        "from two studies); one rests on a single study (Gait); and one has too few studies for pooling.")
+    assert R.exploratory_sentence(mixed) == (
+        "The exploratory analysis \u201cSleep\u201d gives MD \u22121.50 (95% CI \u22123.00 to 0.25) from four "
+        "studies and 160 participants; the plan marks it as exploratory, not as an estimate of a planned effect.")
+    assert R.exploratory_sentence(synth(_analysis("Pain", "pooled", k=2))) == ""

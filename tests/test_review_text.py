@@ -63,7 +63,7 @@ def prose():
 
 def test_front_matter_has_what_quarto_needs():
     fm = front_matter()
-    for key in ("title", "subtitle", "author", "date", "abstract", "bibliography", "format"):
+    for key in ("title", "subtitle", "author", "date", "bibliography", "format"):
         assert fm.get(key), key
     assert fm["bibliography"] == "references.bib"
     assert fm["toc"] is True and fm["number-sections"] is True
@@ -71,9 +71,28 @@ def test_front_matter_has_what_quarto_needs():
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", str(fm["date"]))
     for author in fm["author"]:
         assert author["name"] and author["affiliations"][0]["name"]
-    # The abstract cannot run code, so it must not state numbers either.
-    assert not re.search(r"\d", fm["abstract"])
-    assert "pooled no data" in fm["abstract"]
+    # Front matter cannot run code, so the abstract, whose results are computed, is the body's
+    # first section instead (see test_structured_abstract_opens_the_body).
+    assert "abstract" not in fm
+
+
+def test_structured_abstract_opens_the_body():
+    def mark(m):
+        label = re.search(r"^#\| label: (.*)$", m.group(1), re.M)
+        return f"[cell {label.group(1) if label else ''}]"
+    text = CELL.sub(mark, body())
+    first = re.search(r"^# .*$", text, re.M).group(0)
+    assert first == "# Abstract {.unnumbered .unlisted}"  # kept out of the table of contents
+    abstract = text[text.index(first):text.index("\n# ", text.index(first) + 1)]
+    labels = re.findall(r"^\*\*(\w+)\.\*\*", abstract, re.M)
+    results = [c for o, c in cells() if o.get("label") == "abstract-results"]
+    assert labels == ["Background", "Methods", "Conclusions"] and len(results) == 1
+    # the Results paragraph is printed by a cell, between Methods and Conclusions, from the helpers
+    assert '"**Results.** " + R.abstract_results(sheets, synth, ledger)' in results[0]
+    assert abstract.index("**Methods.**") < abstract.index("[cell abstract-results]") < abstract.index("**Conclusions.**")
+    # no number typed into the static parts
+    static = re.sub(r"`[^`\n]*`", " ", re.sub(r"\[cell [\w-]*\]", " ", abstract))
+    assert not re.search(r"\d", re.sub(r"@\w+", "", static))
 
 
 def test_every_section_of_the_published_structure_is_present():

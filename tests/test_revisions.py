@@ -325,7 +325,7 @@ def test_numbers_at_head_after_an_edit_differ_in_exactly_the_edited_numbers(hist
     assert changes["safety.vertigo.active.proportion"] == (clean(1 / 38), clean(2 / 38))
     assert changes["safety.vertigo.total.proportion"] == (clean(1 / 48), clean(2 / 48))
     assert changes["ledger.C27.reproduced"] == ("1", "2")
-    assert changes["ledger.C27.status"] == ("reproduced", "differs")
+    assert changes["ledger.C27.status"] == ("consistent (taken from the review)", "differs")
 
 
 def test_lock_at_reads_the_committed_lock(history):
@@ -333,7 +333,7 @@ def test_lock_at_reads_the_committed_lock(history):
     numbers, rev = lock_at(root, shas["published"])
     assert rev.sha == shas["published"]
     assert numbers == read_lock(root / LOCK_FILE)  # the lock was not changed since
-    assert numbers["ledger.C27.status"] == "reproduced"
+    assert numbers["ledger.C27.status"] == "consistent (taken from the review)"
 
 
 def test_version_note_when_something_moved(history):
@@ -347,7 +347,7 @@ def test_version_note_when_something_moved(history):
         "these numbers moved:",
         "",
         "- Adverse events, vertigo: active arms 2 of 38 instead of 1 of 38; all arms 2 of 48 instead of 1 of 48.",
-        "- Reproduction ledger: C27 reproduced value 2 instead of 1, differs (was reproduced).",
+        "- Reproduction ledger: C27 reproduced value 2 instead of 1, differs (was consistent (taken from the review)).",
     ]
 
 

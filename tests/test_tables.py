@@ -122,8 +122,34 @@ def test_availability_and_plan_and_ledger_tables(data):
     plan_rows = body(tables.plan_table(syn.plan))
     assert plan_rows[0][:3] == ["Berg Balance Scale", "BBS", "MD"] and plan_rows[-1][-1] == "yes"
     led = pd.DataFrame([dict(claim_id="C1", section="5.2", description="a|b", published="11",
-                             reproduced="10", status="differs", explanation="")])
-    assert tables.ledger_table(led).splitlines()[2] == "| C1 | 5.2 | a\\|b | 11 | 10 | differs | — |"
+                             reproduced="10", status="differs", explanation="", sheet="studies")])
+    full = tables.ledger_table(led).splitlines()
+    assert full[0] == "| Claim | Published section | Statement | Published | Sheets | Status | Explanation |"
+    assert full[2] == "| C1 | 5.2 | a\\|b | 11 | 10 | differs | — |"
+    # the explanation column gets most of the line
+    assert full[1].split("|")[7].count("-") == 44
+
+
+def _ledger_rows(statuses):
+    return pd.DataFrame([dict(claim_id=f"C{i:02d}", section="3", description=f"Statement {i}",
+                              published="2", reproduced="1" if st == "differs" else "2", status=st,
+                              explanation="", sheet="" if st == "no sheet" else "studies")
+                         for i, st in enumerate(statuses, 1)]).replace({"status": {"no sheet": "cannot be checked"}})
+
+
+def test_ledger_summary_counts_each_outcome_and_names_what_differs():
+    led = _ledger_rows(["reproduced", "consistent (taken from the review)"] * 1
+                       + ["consistent (taken from the review)"] * 3 + ["differs", "cannot be checked",
+                                                                       "no sheet", "no sheet"])
+    rows = body(tables.ledger_summary(led))
+    assert [r[1] for r in rows] == ["1", "4", "1", "1", "2"]
+    assert rows[0][2] == "C01"
+    assert rows[1][2] == "C02\u2060\u2013\u2060C05"  # a run of neighbours as a range that does not break
+    assert rows[2][2] == "C06: statement 6 (published 2, sheets 1)"
+    assert rows[4][0] == "Cannot be checked: no sheet records such a quantity" and rows[4][2] == "C08, C09"
+    # an outcome no claim has keeps its row, with a zero
+    none = body(tables.ledger_summary(_ledger_rows(["reproduced"])))
+    assert [r[1] for r in none] == ["1", "0", "0", "0", "0"] and none[2][2] == "—"
 
 
 def test_search_table_has_one_row_per_source_with_its_string_and_date():

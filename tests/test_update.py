@@ -68,7 +68,7 @@ def test_check_fails_naming_what_the_trial_moved_and_lock_makes_it_pass(updated,
     assert moved["analysis.BBS.study.fixture2026.yi"] == ["3.8", "added"]
     assert moved["analysis.BBS_SMD_any_change.k"] == ["2", "3", "+1"]
     assert moved["safety.headache.active.events"] == ["2", "4", "+2"]
-    assert moved["ledger.C04.status"] == ['"reproduced"', '"differs"', "changed"]
+    assert moved["ledger.C04.status"] == ['"consistent (taken from the review)"', '"differs"', "changed"]
     assert "differ from numbers.lock" in err
     # nothing about the outcomes the trial did not report moved, beyond who reports them
     assert not any(k.startswith(("analysis.TUG.", "analysis.ABC.")) for k in moved)

@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..review.ledger import ledger
+    from ..review.ledger import STATUSES, ledger
     from ..paths import project_root
     from ..review.tables import ledger_table
 
@@ -23,5 +23,5 @@ def run(args) -> int:
     else:
         print(ledger_table(df))
         counts = df["status"].value_counts()
-        print(", ".join(f"{counts.get(s, 0)} {s}" for s in ("reproduced", "differs", "cannot be checked")))
+        print(", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
     return 0

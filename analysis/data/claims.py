@@ -17,6 +17,8 @@ from .cells import is_blank as _blank
 CLAIMS_FILE = "claims.csv"
 CLAIM_COLUMNS = ("claim_id", "section", "description", "published_value", "sheet", "filter",
                  "aggregate", "note")
+# Optional: the places of the published review the sheets took the claim's values from.
+OPTIONAL_CLAIM_COLUMNS = ("taken_from",)
 SHEETS = ("studies", "arms", "outcomes", "adverse_events", "prisma", "search", "risk_of_bias")
 AGGREGATES = ("count", "count_distinct", "sum", "value", "values")
 _CLAUSE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:(!=|=)\s*(.*?)|\s+(not\s+in|in)\s+(.*?))\s*$")
@@ -82,6 +84,11 @@ def check_claims(claims: pd.DataFrame, file: str = CLAIMS_FILE) -> None:
             if not cell_text(r["aggregate"]):
                 raise InputError(f"{file}:{i}:aggregate: empty")
             parse_aggregate(cell_text(r["aggregate"]), f"{file}:{i}:aggregate")
+        taken = cell_text(r.get("taken_from", ""))
+        if taken and not sheet:
+            raise InputError(f"{file}:{i}:taken_from: set, but the claim reads no sheet ({taken})")
+        if taken and any(not t.strip() for t in taken.split("|")):
+            raise InputError(f"{file}:{i}:taken_from: empty place between '|' ({taken})")
 
 
 def load_claims(root) -> pd.DataFrame:

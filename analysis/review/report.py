@@ -323,8 +323,149 @@ def ae_studies(sheets: Mapping, status: str, only_included: bool = False) -> lis
 # --- reproduction ledger ----------------------------------------------------------------
 
 def ledger_count(ledger: pd.DataFrame, status: str) -> int:
-    """Claims of the ledger with a given status (reproduced, differs, cannot be checked)."""
+    """Claims of the ledger with a given status (`analysis.review.ledger.STATUSES`)."""
     return int((ledger["status"].map(_text) == status).sum())
+
+
+def _counted(parts, whole: str) -> str:
+    """"Of the 14 WHOLE, three A, one B and two C" from (count, phrase for one, for several),
+    leaving out the parts that count nothing; semicolons when a phrase has a comma."""
+    parts = [(c, one, many) for c, one, many in parts if c]
+    said = [f"{words(c)} {one if c == 1 else many}" for c, one, many in parts]
+    sep = "; " if any("," in p for p in said) else ", "
+    if len(said) > 2:
+        return f"Of the {whole}, " + sep.join(said[:-1]) + ("; and " if sep == "; " else " and ") + said[-1]
+    return f"Of the {whole}, " + " and ".join(said)
+
+
+def ledger_sentence(ledger: pd.DataFrame, short: bool = False) -> str:
+    """The ledger in one sentence: how many claims were reproduced independently, agree only
+    because the sheets took the value from the published review, differ (named) and cannot be
+    checked, right for none, one and many of each. `short` leaves out the names and reasons."""
+    from .ledger import DIFFERS, NO_SHEET, REPRODUCED, TAKEN, UNCHECKABLE, outcome_groups
+
+    n = len(ledger)
+    if n == 0:
+        return "The ledger holds no statement of the published review."
+    groups = outcome_groups(ledger)
+    g = {k: len(v) for k, v in groups.items()}
+    differing = "" if short else f" ({join_words(groups[DIFFERS]['claim_id'].map(_text))})"
+    unchecked = g[UNCHECKABLE] + g[NO_SHEET]
+    why = ""
+    if short:
+        pass
+    elif g[NO_SHEET] and g[NO_SHEET] < unchecked:
+        why = f", {words(g[NO_SHEET])} of them because no sheet records such a quantity"
+    elif g[NO_SHEET]:
+        why = ", no sheet recording such a quantity"
+    whole = "" if short else ", in whole or in part,"
+    # (count, verb phrase for one, for several)
+    parts = [(g[REPRODUCED], "was reproduced independently from the study reports",
+              "were reproduced independently from the study reports"),
+             (g[TAKEN], "agrees with the sheets only because the sheets took the value from the "
+              "published review itself",
+              f"agree with the sheets only because the sheets took the value{whole} "
+              "from the published review itself"),
+             (g[DIFFERS], f"differs{differing}", f"differ{differing}"),
+             (unchecked, f"cannot be checked{why}", f"cannot be checked{why}")]
+    parts = [(c, one, many) for c, one, many in parts if c]
+    if len(parts) == 1:
+        c, one, many = parts[0]
+        subject = ("The one statement" if n == 1 else "Both statements" if n == 2 else f"All {words(n)} statements")
+        return f"{subject} of the published review in the ledger {one if n == 1 else many}."
+    return _counted(parts, f"{words(n)} statements of the published review in the ledger") + "."
+
+
+def included_sentence(sheets: Mapping) -> str:
+    """"The review includes 14 studies, twelve of them identified by name." (none, one, all, some)."""
+    n, k = n_included(sheets), n_identified(sheets)
+    if n == 0:
+        return "The review includes no study."
+    head = f"The review includes {count_noun(n, 'study', 'studies')}"
+    if k == n:
+        return head + "."
+    if k == 0:
+        return head + (", whose publication could not be identified." if n == 1 else
+                       ", none of them identified by name.")
+    return head + f", {words(k)} of them identified by name."
+
+
+# What became of a planned analysis, for one and for several (`analyses_sentence`).
+_STATUS_PHRASES = {
+    "single study": ("rests on a single study", "rest on a single study each"),
+    "too few studies": ("has too few studies for pooling", "have too few studies for pooling"),
+    "no usable data": ("has no usable data", "have no usable data"),
+    "not pooled": ("could not be fitted", "could not be fitted"),
+}
+
+
+def analyses_sentence(synth) -> str:
+    """What became of the planned main analyses: how many were pooled (with their estimates)
+    and, for the others, why not (a single study, too few studies, no usable data)."""
+    main = [a for a in synth.analyses if not a.exploratory]
+    if not main:
+        return "The plan names no main analysis."
+    pooled = [a for a in main if a.status == "pooled"]
+    estimates = "; ".join(f"{a.label}, {fmt_effect(a.result)} from {words(a.k)} studies" for a in pooled)
+    parts = [(len(pooled), f"was pooled ({estimates})", f"were pooled ({estimates})")] if pooled else []
+    for status, (one, many) in _STATUS_PHRASES.items():
+        these = [a for a in main if a.status == status]
+        if status == "single study" and these:
+            named = f" ({outcome_labels(these, lower=False)})"
+            one, many = one + named, many + named
+        parts.append((len(these), one, many))
+    whole = f"{words(len(main))} planned main {'analysis' if len(main) == 1 else 'analyses'}"
+    if len(main) == 1:
+        a = main[0]
+        if pooled:
+            return f"The one planned main analysis was pooled ({estimates})."
+        return f"The one planned main analysis {_STATUS_PHRASES.get(a.status, (a.status,))[0]}."
+    if not pooled:
+        rest = [(c, one, many) for c, one, many in parts if c]
+        if len(rest) == 1:
+            return f"None of the {whole} could be pooled: all {rest[0][2]}."
+        return _counted(rest, whole).replace(f"Of the {whole}, ", f"None of the {whole} could be pooled: ", 1) + "."
+    return _counted(parts, whole) + "."
+
+
+def exploratory_sentence(synth) -> str:
+    """Each pooled exploratory analysis with its estimate, or "" when none was pooled."""
+    done = analyses_with(synth, "pooled", exploratory=True)
+    return " ".join(f"The exploratory analysis \u201c{a.label}\u201d gives {fmt_effect(a.result)} from "
+                    f"{words(a.k)} studies and {a.participants} participants; the plan marks it as "
+                    "exploratory, not as an estimate of a planned effect." for a in done)
+
+
+def harms_sentence(sheets: Mapping) -> str:
+    """How many identified included studies record adverse events, state that none occurred, or
+    say nothing about harms."""
+    k = n_identified(sheets)
+    if k == 0:
+        return ""
+    reported = ae_studies(sheets, "reported", only_included=True)
+    none = [s for s in ae_studies(sheets, "reported_none", only_included=True) if s not in reported]
+    silent = k - len(reported) - len(none)
+    parts = [(len(reported), "has adverse events recorded", "have adverse events recorded"),
+             (len(none), "states that none occurred", "state that none occurred"),
+             (silent, "says nothing about harms in the sources read",
+              "say nothing about harms in the sources read")]
+    said = [(c, one, many) for c, one, many in parts if c]
+    if len(said) == 1:  # every study the same way
+        _, one, many = said[0]
+        subject = ("The one identified study" if k == 1 else "Both identified studies" if k == 2
+                   else f"All {words(k)} identified studies")
+        return f"{subject} {one if k == 1 else many}."
+    return _counted(parts, f"{words(k)} identified studies") + "."
+
+
+def abstract_results(sheets: Mapping, synth, ledger: pd.DataFrame | None = None) -> str:
+    """The Results part of a structured abstract, every number computed: studies, the planned
+    analyses, the exploratory estimates, harms and, when there is one, the ledger."""
+    parts = [included_sentence(sheets), analyses_sentence(synth), exploratory_sentence(synth),
+             harms_sentence(sheets)]
+    if ledger is not None:
+        parts.append(ledger_sentence(ledger, short=True))
+    return " ".join(p for p in parts if p)
 
 
 def claim(ledger: pd.DataFrame, claim_id: str, column: str = "status") -> str:

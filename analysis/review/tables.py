@@ -12,6 +12,7 @@ import math
 import pandas as pd
 
 from ..data.cells import is_blank as is_empty
+from .ledger import NO_SHEET, outcome_groups
 from .synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED, P_ONLY,
                         PERCENT, POOLED, SINGLE, TIMEPOINT, study_order)
 
@@ -59,12 +60,13 @@ def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
     return f"{num(lb, digits)} to {num(ub, digits)}"
 
 
-def pipe_table(headers, rows, align=None) -> str:
+def pipe_table(headers, rows, align=None, widths=None) -> str:
     """A pipe table; `align` is one of l, r, c per column (default l).
 
     The dashes of the rule line follow the column's longest cell (capped) and longest word, because
     pandoc sizes wide tables in proportion to them: short codes get narrow columns and
-    prose gets room, instead of every column getting the same width.
+    prose gets room, instead of every column getting the same width. `widths` (dashes per
+    column) sets those proportions instead, for a table whose one prose column needs most room.
     """
     headers = [cell(h, "") for h in headers]
     align = list(align or "l" * len(headers))
@@ -76,7 +78,10 @@ def pipe_table(headers, rows, align=None) -> str:
         if len(row) != len(headers):
             raise ValueError(f"row has {len(row)} cells for {len(headers)} columns")
         body.append([c if isinstance(c, str) and c else cell(c) for c in row])
-    widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)])
+    if widths is None:
+        widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)])
+    elif len(widths) != len(headers):
+        raise ValueError("widths needs one number per column")
     # left alignment is explicit, else Typst centres "default" columns
     rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     lines = ["| " + " | ".join(headers) + " |",
@@ -329,12 +334,60 @@ def data_availability(synth, include_exploratory: bool = False) -> str:
     return table + "\n" + f"yes: contributes; {legend}.\n"
 
 
+LEDGER_HEADERS = ["Claim", "Published section", "Statement", "Published", "Sheets", "Status",
+                  "Explanation"]
+
+
 def ledger_table(ledger_df: pd.DataFrame) -> str:
+    """The full ledger: every claim with the published review's section number, the published
+    and recomputed values, the status and the explanation in words."""
     rows = [[cell(r.claim_id), cell(r.section), cell(r.description), cell(r.published),
              cell(r.reproduced), cell(r.status), cell(r.explanation)]
             for r in ledger_df.itertuples(index=False)]
-    return pipe_table(["Claim", "Section", "What the review states", "Published", "From the sheets",
-                       "Status", "Explanation"], rows, "lllrrll")
+    # the explanation is the point of the appendix: it gets most of the line
+    return pipe_table(LEDGER_HEADERS, rows, "lllrrll", widths=[6, 10, 22, 9, 9, 12, 44])
+
+
+def _id_runs(ids: list[str], order: list[str]) -> str:
+    """"C04, C08–C10, C14": claim ids, runs of three or more neighbours in the claims sheet's
+    order written as a range."""
+    pos = {c: i for i, c in enumerate(order)}
+    runs: list[list[str]] = []
+    for c in sorted(ids, key=lambda c: pos[c]):
+        if runs and pos[c] == pos[runs[-1][-1]] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    # word joiners keep a range on one line
+    return ", ".join(f"{r[0]}\u2060\u2013\u2060{r[-1]}" if len(r) > 2 else ", ".join(r) for r in runs)
+
+
+LEDGER_GROUPS = (
+    ("reproduced", "Reproduced independently (the sheets found the value in the study reports)"),
+    ("consistent (taken from the review)",
+     "Consistent only because the sheets took the value, in whole or in part, from the published review"),
+    ("differs", "Differs from the sheets"),
+    ("cannot be checked", "Cannot be checked: the sheets lack the data"),
+    (NO_SHEET, "Cannot be checked: no sheet records such a quantity"),
+)
+
+
+def ledger_summary(ledger_df: pd.DataFrame) -> str:
+    """The ledger in a few rows: how many claims had each outcome, which ones, and for each
+    that differs what was published and what the sheets give."""
+    order = list(ledger_df["claim_id"].map(_t))
+    groups = outcome_groups(ledger_df)
+    rows = []
+    for key, label in LEDGER_GROUPS:
+        part = groups[key]
+        if key == "differs":
+            which = "; ".join(f"{_t(r.claim_id)}: {_t(r.description)[:1].lower()}{_t(r.description)[1:]} "
+                              f"(published {_t(r.published)}, sheets {_t(r.reproduced) or 'nothing'})"
+                              for r in part.itertuples(index=False))
+        else:
+            which = _id_runs(list(part["claim_id"].map(_t)), order)
+        rows.append([cell(label), count(len(part)), cell(which)])
+    return pipe_table(["Outcome of the check", "Statements", "Claims"], rows, "lrl")
 
 
 def plan_table(plan) -> str:
