@@ -120,3 +120,19 @@ def atomic_write(path: Path, write) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` (UTF-8, LF line ends) in one step."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="\n"))
+
+
+def read_utf8(path: Path, shown: str | None = None) -> str:
+    """The text of a UTF-8 file (a byte-order mark dropped); InputError naming the line and byte that
+    cannot be decoded."""
+    from .errors import InputError
+
+    data = Path(path).read_bytes()
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = skip + exc.start
+        line = data[:offset].count(b"\n") + 1
+        raise InputError(f"{shown or Path(path).name}:{line}: not UTF-8: byte 0x{data[offset]:02X} at byte offset "
+                         f"{offset} cannot be decoded; save the file as UTF-8") from None

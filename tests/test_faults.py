@@ -464,3 +464,72 @@ def test_review_diff_with_a_full_temporary_folder(small_fs, tmp_path):
     assert line.startswith(prefix), line
     assert line.endswith(f": no space left on the device (a temporary folder in {small_fs}; "
                          "set TMPDIR to a folder with space)"), line
+
+
+# --- a failing cell and a kernel that dies name the cell and the line inside it ---------------
+
+KERNEL_DOC = """---
+title: K
+---
+
+```{python}
+#| label: helpers
+def explode():
+    return {}["missing"]
+```
+
+Text.
+
+```{python}
+#| label: numbers
+#| echo: false
+
+x = 1
+y = explode()
+```
+"""
+
+
+def build_fails(tmp_path: Path, doc: str) -> str:
+    from analysis.errors import RenderError
+    from analysis.render.builtin import Builder
+    (tmp_path / "review.qmd").write_text(doc, encoding="utf-8")
+    (tmp_path / "build").mkdir(exist_ok=True)
+    b = Builder(tmp_path, tmp_path / "build")
+    with pytest.raises(RenderError) as err:
+        b.execute(b.scan())
+    return str(err.value)
+
+
+def test_a_failing_cell_names_the_line_that_failed_inside_it(tmp_path):
+    # line 18 is `y = explode()`: below two option lines and a blank line, not the fence (line 13)
+    assert build_fails(tmp_path, KERNEL_DOC) == "cell numbers at review.qmd:18 failed: KeyError: 'missing'"
+    syntax = KERNEL_DOC.replace("y = explode()", "y = (1 +")
+    assert build_fails(tmp_path, syntax) == "cell numbers at review.qmd:18 failed: SyntaxError: incomplete input"
+
+
+def test_a_kernel_that_crashes_names_the_cell_and_its_line(tmp_path):
+    doc = KERNEL_DOC.replace("y = explode()", "import ctypes\ny = ctypes.string_at(0)\nz = 2")
+    assert build_fails(tmp_path, doc) == (
+        "cell numbers at review.qmd:19 failed: the Python kernel died (SIGSEGV)")
+    assert not list(Path(tempfile_dir()).glob("review-kernel-*"))  # the crash log is removed
+
+
+def tempfile_dir() -> str:
+    import tempfile
+    return tempfile.gettempdir()
+
+
+def test_a_kernel_that_exits_names_the_cell(tmp_path):
+    doc = KERNEL_DOC.replace("y = explode()", "import os\nos._exit(3)")
+    assert build_fails(tmp_path, doc) == (
+        "cell numbers at review.qmd:13 failed: the Python kernel died (exit code 3); "
+        "it left no trace of the line")
+
+
+def test_a_document_that_is_not_utf8_is_one_line(tmp_path):
+    root = make_project(tmp_path)
+    (root / "review.qmd").write_bytes("---\ntitle: T\n---\n\nCaf\u00e9.\n".encode("latin-1"))
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (
+        1, "review render: review.qmd:5: not UTF-8: byte 0xE9 at byte offset 21 cannot be decoded; save the file as UTF-8")

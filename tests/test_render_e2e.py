@@ -212,7 +212,7 @@ def test_failing_cell_leaves_outputs_untouched(rendered):
         with pytest.raises(RenderError) as err:
             render_project(root, engine="builtin")
         msg = str(err.value)
-        assert msg == "cell fig-effects at review.qmd:59 failed: NameError: name 'undefined_name' is not defined"
+        assert msg == "cell fig-effects at review.qmd:66 failed: NameError: name 'undefined_name' is not defined"
         assert {p.name: p.read_bytes() for p in (root / "_output").iterdir()} == before
         assert not list(root.glob(".render-*"))
         # and through the command a user runs: one line naming the cell, exit 1, no traceback

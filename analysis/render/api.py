@@ -336,6 +336,10 @@ def render_project(root, to=FORMATS, engine: str = "auto", force: bool = False, 
     engine = resolve_engine(engine)
     if not (root / "review.qmd").exists():
         raise RenderError(f"{root}: no review.qmd")
+    from ..files import read_utf8
+    for name in ("review.qmd", "_quarto.yml"):
+        if (root / name).is_file():
+            read_utf8(root / name)  # refused here, with the line, before either engine reads it
     project = cfgmod.load_project(root)
     out_dir = root / cfgmod.output_dir_name(project)
     # An output folder that is a link to elsewhere is built beside where it points.

@@ -277,7 +277,7 @@ class Builder:
         figsize = (float(fw or 7), float(fh or 5)) if (fw or fh) else None
         dpi = int(self.base.get("fig-dpi") or FIG_DPI)
         self.progress("starting the Python kernel")
-        with Kernel(self.root) as k:
+        with Kernel(self.root, source=QMD) as k:
             self.timings["kernel start"] = k.start_seconds
             t = time.perf_counter()
             err = first_error(k.run(setup_code(dpi, figsize)))
@@ -297,12 +297,12 @@ class Builder:
                         self.outputs[block.index] = []
                         continue
                     t = time.perf_counter()
-                    outs = k.run(block.code)
+                    outs = k.run(block.code, cell=block)
                     self.cell_timings.append((f"{name} (line {block.line})", time.perf_counter() - t))
                     err = first_error(outs)
                     allow = block.options.get("error", self.base["execute"]["error"])
                     if err and not allow:
-                        raise RenderError(f"cell {name} at {QMD}:{block.line} failed: {err}")
+                        raise RenderError(k.failure(block, outs))
                     self.outputs[block.index] = outs
                     continue
                 # As Quarto: the expressions of one markdown stretch are evaluated together,

@@ -47,6 +47,7 @@ class Cell:
     options: dict
     line: int            # 1-based line of the opening fence in review.qmd
     index: int = 0       # position among the document's cells, from 1
+    code_line: int = 0   # 1-based line in review.qmd of the first line of `code`
 
     @property
     def label(self) -> str | None:
@@ -165,7 +166,8 @@ def parse_qmd(text: str, path: str = "review.qmd") -> Document:
                 opts = _parse_options(body[:k], path, i + 1)
                 flush(j + 2)
                 n_cells += 1
-                doc.blocks.append(Cell("\n".join(body[k:]).strip("\n"), opts, i + 1, n_cells))
+                lead = next((n for n, text in enumerate(body[k:]) if text != ""), 0)
+                doc.blocks.append(Cell("\n".join(body[k:]).strip("\n"), opts, i + 1, n_cells, i + 2 + k + lead))
                 i = j + 1
                 continue
             md.extend(lines[i:j + 1])
