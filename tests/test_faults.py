@@ -533,3 +533,16 @@ def test_a_document_that_is_not_utf8_is_one_line(tmp_path):
     proc = review(root, "render", "--engine", "builtin", "--quiet")
     assert (proc.returncode, one_line(proc)) == (
         1, "review render: review.qmd:5: not UTF-8: byte 0xE9 at byte offset 21 cannot be decoded; save the file as UTF-8")
+
+
+def test_broken_project_options_and_front_matter_name_their_line_when_rendering(tmp_path):
+    root = make_project(tmp_path)
+    (root / "_quarto.yml").write_text("project:\n  output-dir: _output\nformat:\n  html: {toc: true\n")
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (1, "review render: _quarto.yml:5:1: not valid YAML: expected ',' or "
+                                                    "'}', but got '<stream end>' (while parsing a flow mapping)")
+    (root / "_quarto.yml").write_text("project:\n  output-dir: _output\n")
+    (root / "review.qmd").write_text("---\ntitle: A review\nauthor: [Ann\n---\n\nText.\n")
+    proc = review(root, "render", "--engine", "builtin", "--quiet")
+    assert (proc.returncode, one_line(proc)) == (1, "review render: review.qmd:3:13: front matter is not valid YAML: "
+                                                    "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence)")

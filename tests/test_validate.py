@@ -17,7 +17,8 @@ from analysis.data.validate import Problem, validate_project
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "tests" / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_"))
-CLI_CASES = ["not_utf8_latin1", "header_missing_column", "bib_malformed_entry", "qmd_cites_unknown_key", "arms_do_not_add_up"]
+CLI_CASES = ["not_utf8_latin1", "header_missing_column", "bib_malformed_entry", "qmd_cites_unknown_key", "arms_do_not_add_up",
+             "schema_pattern_not_a_regex", "plan_outcome_code_typo", "nul_byte_in_a_cell", "front_matter_not_yaml"]
 
 
 def make_project(dest: Path, case: str | None = None) -> Path:
@@ -54,7 +55,9 @@ def test_corpus_is_large_and_every_case_names_a_place():
         assert lines, case
         for line in lines:
             assert line.split(":", 1)[0] in {"studies.csv", "arms.csv", "outcomes.csv", "adverse_events.csv", "prisma.csv",
-                                             "risk_of_bias.csv", "search.csv", "references.bib", "review.qmd"}, line
+                                             "risk_of_bias.csv", "search.csv", "references.bib", "review.qmd",
+                                             "extraction/datapackage.json", "analysis_plan.yml", "claims.csv",
+                                             "_quarto.yml"}, line
 
 
 def test_base_project_is_clean(tmp_path):
@@ -112,9 +115,16 @@ def test_problem_string_format():
 
 def test_files_the_schema_does_not_declare_are_ignored(tmp_path):
     root = make_project(tmp_path / "p")
-    (root / "analysis_plan.yml").write_text("outcomes: [\n", encoding="utf-8")
     (root / "extraction" / "notes.csv").write_bytes(b"\xff\xfe junk")
     assert validate_project(root) == []
+
+
+def test_a_broken_plan_is_reported_with_its_line(tmp_path):
+    root = make_project(tmp_path / "p")
+    (root / "analysis_plan.yml").write_text("version: 1\noutcomes: [\n", encoding="utf-8")
+    assert [str(p) for p in validate_project(root)] == [
+        "analysis_plan.yml:3:1: the plan is not valid YAML: expected the node content, but found '<stream end>' "
+        "(while parsing a flow node)"]
 
 
 def test_claims_sheet_is_checked_when_present(tmp_path):
@@ -220,3 +230,17 @@ def test_unreadable_claims_sheet_is_one_problem(tmp_path):
     (root / "extraction" / "claims.csv").write_text("claim_id,x\n\"a\x00b\",1,2\n", encoding="utf-8")
     got = [str(p) for p in validate_project(root)]
     assert len(got) == 1 and got[0].startswith("claims.csv")
+
+
+def test_a_planned_outcome_no_study_has_reported_yet_is_a_warning(tmp_path):
+    root = make_project(tmp_path / "p")
+    plan = root / "analysis_plan.yml"
+    text = plan.read_text(encoding="utf-8")
+    extra = "  - id: TUG\n    label: Timed Up and Go\n    codes: [TUG]\n    higher_is_better: false\n"
+    plan.write_text(text.replace("subgroups:\n", extra + "subgroups:\n"), encoding="utf-8")
+    line = text[:text.index("subgroups:\n")].count("\n") + 3  # the codes line of the new outcome
+    assert validate_project(root) == []
+    proc = review_validate(root)
+    assert proc.returncode == 0
+    assert (f"warning: analysis_plan.yml:{line}:13: outcomes[2].codes: no row of outcomes.csv has outcome TUG yet"
+            in proc.stderr.splitlines())

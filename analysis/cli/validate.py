@@ -1,4 +1,5 @@
-"""`review validate [--root DIR]`: print every problem of the sheets and references.bib."""
+"""`review validate [--root DIR]`: print every problem of the inputs (schema, sheets, references.bib, plan,
+claims, project options, front matter)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _root(arg: str | None) -> Path:
 
 def run(args) -> int:
     from ..data.bibliography import bibliography_warnings
-    from ..data.validate import BIB_FILE, check_sheets, validate_project
+    from ..data.validate import BIB_FILE, check_sheets, project_warnings, validate_project
 
     root = _root(args.root)
     problems = validate_project(root)
@@ -40,6 +41,8 @@ def run(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     if warnings:
         print(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} about {BIB_FILE}", file=sys.stderr)
+    for w in project_warnings(root):
+        print(f"warning: {w}", file=sys.stderr)
     for p in problems:
         print(p)
     if problems:

@@ -74,6 +74,120 @@ def load_package(root) -> dict:
     return pkg
 
 
+# What the sheet reader implements (analysis.data.sheets.check_cell); anything else would be
+# ignored silently, so the schema check refuses it.
+FIELD_TYPES = ("string", "integer", "number")
+CONSTRAINTS = ("required", "unique", "enum", "minimum", "maximum", "exclusiveMinimum", "pattern")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_package(root) -> list[Problem]:
+    """Every problem of `extraction/datapackage.json` itself, as `extraction/datapackage.json:LINE:COLUMN: what`:
+    field types the reader knows, constraints that are objects of known constraints with values of the
+    right kind, patterns that compile, keys naming fields, foreign keys naming sheets that exist."""
+    import re
+
+    from .locate import json_positions
+
+    shown = f"extraction/{SCHEMA_FILE}"
+    pkg = load_package(root)
+    text = (extraction_dir(root) / SCHEMA_FILE).read_text(encoding="utf-8")
+    where = json_positions(text)
+    problems: list[Problem] = []
+
+    def add(path: tuple, message: str) -> None:
+        while path not in where:
+            path = path[:-1]
+        line, col = where[path]
+        problems.append(Problem(shown, line, str(col), message))
+
+    res = pkg["resources"]
+    names = [r["name"] for r in res]
+    fields_of = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in res}
+    for i, r in enumerate(res):
+        sheet = r["name"]
+        at = ("resources", i)
+        if names.index(sheet) != i:
+            add(at + ("name",), f"sheet name `{sheet}` is declared twice")
+        seen = set()
+        for j, f in enumerate(r["schema"]["fields"]):
+            fat = at + ("schema", "fields", j)
+            name = f["name"]
+            what = f"field `{name}` of {sheet}"
+            if name in seen:
+                add(fat + ("name",), f"{what} is declared twice")
+            seen.add(name)
+            kind = f.get("type", "string")
+            if kind not in FIELD_TYPES:
+                add(fat + ("type",), f"{what}: type {kind!r} is not one this version reads "
+                    f"({', '.join(FIELD_TYPES)})")
+            if "constraints" not in f:
+                continue
+            c = f["constraints"]
+            if not isinstance(c, dict):
+                add(fat + ("constraints",), f"{what}: constraints must be an object, not {type(c).__name__}")
+                continue
+            for key, value in c.items():
+                cat = fat + ("constraints", key)
+                if key not in CONSTRAINTS:
+                    add(cat, f"{what}: constraint `{key}` is not one this version checks ({', '.join(CONSTRAINTS)})")
+                elif key in ("required", "unique") and not isinstance(value, bool):
+                    add(cat, f"{what}: `{key}` must be true or false, not {value!r}")
+                elif key == "enum" and not (isinstance(value, list) and value):
+                    add(cat, f"{what}: `enum` must be a non-empty list of allowed values")
+                elif key in ("minimum", "maximum", "exclusiveMinimum"):
+                    if not _is_number(value):
+                        add(cat, f"{what}: `{key}` must be a number, not {value!r}")
+                    elif kind == "string":
+                        add(cat, f"{what}: `{key}` applies to integer and number fields, not {kind}")
+                elif key == "pattern":
+                    if not isinstance(value, str):
+                        add(cat, f"{what}: `pattern` must be a regular expression in a string, not {value!r}")
+                        continue
+                    try:
+                        re.compile(value)
+                    except re.error as exc:
+                        add(cat, f"{what}: pattern {value!r} is not a valid regular expression: {exc}")
+        schema, known = r["schema"], fields_of[sheet]
+        pk = schema.get("primaryKey", [])
+        if not (isinstance(pk, list) and all(isinstance(k, str) for k in pk)):
+            add(at + ("schema", "primaryKey"), f"primaryKey of {sheet} must be a list of field names")
+        else:
+            for k, key in enumerate(pk):
+                if key not in known:
+                    add(at + ("schema", "primaryKey", k), f"primaryKey of {sheet} names `{key}`, not a field of {sheet}")
+        fks = schema.get("foreignKeys", [])
+        if not isinstance(fks, list):
+            add(at + ("schema", "foreignKeys"), f"foreignKeys of {sheet} must be a list")
+            continue
+        for k, fk in enumerate(fks):
+            kat = at + ("schema", "foreignKeys", k)
+            ref = fk.get("reference") if isinstance(fk, dict) else None
+            fields = fk.get("fields") if isinstance(fk, dict) else None
+            ref_fields = ref.get("fields") if isinstance(ref, dict) else None
+            if not (isinstance(fields, list) and isinstance(ref, dict) and isinstance(ref_fields, list)
+                    and isinstance(ref.get("resource"), str) and len(fields) == len(ref_fields)):
+                add(kat, f"foreign key of {sheet}: needs `fields` and `reference` with `resource` and `fields`, "
+                    "two lists of field names of the same length")
+                continue
+            for n, name in enumerate(fields):
+                if name not in known:
+                    add(kat + ("fields", n), f"foreign key of {sheet} names `{name}`, not a field of {sheet}")
+            target = ref["resource"]
+            if target not in fields_of:
+                add(kat + ("reference", "resource"), f"foreign key of {sheet} refers to sheet `{target}`, which the "
+                    f"package does not declare ({', '.join(names)})")
+                continue
+            for n, name in enumerate(ref_fields):
+                if name not in fields_of[target]:
+                    add(kat + ("reference", "fields", n), f"foreign key of {sheet} refers to `{name}`, not a field "
+                        f"of {target}")
+    return problems
+
+
 def resources(root) -> dict[str, dict]:
     """Sheet name -> resource, in the package's order."""
     return {res["name"]: res for res in load_package(root)["resources"]}

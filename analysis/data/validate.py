@@ -1,23 +1,32 @@
-"""Every rule on the extraction sheets and references.bib, all problems at once.
+"""Every rule on what the project reads, all problems at once: the schema, the sheets,
+references.bib, analysis_plan.yml against the sheets, the claims' rules, _quarto.yml and the
+front matter of review.qmd.
 
 Each problem reads `sheet.csv:ROW:COLUMN: what is wrong (value)`, ROW being the line of the
-file (header = 1). Cell rules (type, required, allowed values, ranges, patterns) come from
-`extraction/datapackage.json`; the rules between cells, rows and sheets are below.
+file (header = 1); in JSON and YAML files COLUMN is the character position. Cell rules (type,
+required, allowed values, ranges, patterns) come from `extraction/datapackage.json`; the rules
+between cells, rows and sheets are below.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
+from ..errors import InputError
+from ..files import read_utf8
 from .bibliography import bib_keys, check_bibliography, check_sources
 from .core import check_schema
-from .schema import Problem, load_package, resources
+from .locate import yaml_error_place, yaml_place
+from .schema import Problem, check_package, load_package, resources
 from .sheets import RawSheet, read_project
 
 __all__ = ["Problem", "validate_project", "check_sheets"]
 
 BIB_FILE = "references.bib"
 QMD_FILE = "review.qmd"
+QUARTO_FILE = "_quarto.yml"
 NUMERIC = ("integer", "number")
 
 
@@ -225,16 +234,30 @@ SHEET_RULES = {
 }
 
 
+def _nul_bytes(sheet: RawSheet) -> list[Problem]:
+    """A NUL byte is no text a spreadsheet writes: a truncated export or a binary file."""
+    return [Problem(sheet.file, row.line, col, "contains a NUL byte (\\x00); re-export the sheet as CSV")
+            for row in sheet.rows for col, value in row.raw.items() if "\x00" in value]
+
+
 def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
-    """The sheets as read, and every sheet problem (cells, keys, cross-sheet rules), in file order."""
+    """The sheets as read, and every sheet problem (cells, keys, cross-sheet rules), in file order.
+
+    A schema with problems of its own is reported alone ({} for the sheets): the sheets cannot
+    be checked against it.
+    """
     root = Path(root)
     res = resources(root)
+    package_problems = check_package(root)
+    if package_problems:
+        return {}, package_problems
     sheets = read_project(root)
     problems: list[Problem] = check_schema(load_package(root))
     for name, sheet in sheets.items():
         problems += sheet.problems
         if not sheet.readable:
             continue
+        problems += _nul_bytes(sheet)
         schema = res[name]["schema"]
         problems += _primary_keys(sheet, schema.get("primaryKey", []))
         problems += _foreign_keys(sheet, schema.get("foreignKeys", []), sheets)
@@ -251,26 +274,176 @@ def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
 
 
 def validate_project(root, check_citations: bool = True) -> list[Problem]:
-    """All problems of the sheets and references.bib (plus review.qmd citations when asked), [] when clean."""
+    """All problems of what the project reads, [] when clean: the schema, the sheets, references.bib
+    (plus review.qmd citations when asked), analysis_plan.yml against the sheets, the claims' rules,
+    _quarto.yml and review.qmd's front matter."""
     root = Path(root)
-    _, problems = check_sheets(root)
+    sheets, problems = check_sheets(root)
     qmd = root / QMD_FILE if check_citations else None
-    return problems + check_bibliography(root / BIB_FILE, qmd) + check_sources(root / BIB_FILE)[0] + _claims(root)
+    problems = problems + check_bibliography(root / BIB_FILE, qmd) + check_sources(root / BIB_FILE)[0]
+    problems += _plan(root, sheets)[0] + _claims(root) + _document(root)
+    return problems
+
+
+def project_warnings(root) -> list[str]:
+    """What is odd but may be right, as lines for stderr: a planned outcome no row has yet."""
+    root = Path(root)
+    try:
+        sheets, problems = check_sheets(root)
+    except InputError:
+        return []
+    return _plan(root, sheets)[1]
+
+
+def _from_error(exc: InputError) -> Problem:
+    """An InputError `FILE:LINE: what` (or `FILE: what`) as a Problem."""
+    file, _, rest = str(exc).partition(":")
+    line, sep, what = rest.partition(":")
+    if sep and line.isdigit():
+        return Problem(file, int(line), None, what.strip())
+    return Problem(file, None, None, rest.strip())
+
+
+def _yaml_mapping(text: str, file: str, first_line: int, what: str) -> tuple[object, list[Problem]]:
+    """The YAML in `text` (whose first line is line `first_line` of `file`), or its syntax error."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line, col, problem = yaml_error_place(exc, first_line)
+        return None, [Problem(file, line, str(col), f"{what} is not valid YAML: {problem}")]
+    if data is not None and not isinstance(data, dict):
+        return None, [Problem(file, first_line, "1", f"{what} must be a YAML mapping (key: value lines)")]
+    return data, []
+
+
+def _document(root: Path) -> list[Problem]:
+    """_quarto.yml and the front matter of review.qmd: UTF-8, YAML, mappings."""
+    problems = []
+    for name in (QUARTO_FILE, QMD_FILE):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            text = read_utf8(path)
+        except InputError as exc:
+            problems.append(_from_error(exc))
+            continue
+        if name == QUARTO_FILE:
+            problems += _yaml_mapping(text, name, 1, "the file")[1]
+            continue
+        lines = text.splitlines()
+        if not lines or lines[0].strip() != "---":
+            continue
+        end = next((j for j in range(1, len(lines)) if lines[j].strip() in ("---", "...")), None)
+        if end is None:
+            problems.append(Problem(name, 1, None, "front matter opened with --- is never closed"))
+        else:
+            problems += _yaml_mapping("\n".join(lines[1:end]), name, 2, "the front matter")[1]
+    return problems
+
+
+def _plan(root: Path, sheets: dict[str, RawSheet]) -> tuple[list[Problem], list[str]]:
+    """analysis_plan.yml read with the plan's own rules, then against the sheets: (problems, warnings)."""
+    from .plan import PLAN_FILE, parse_plan, study_columns
+
+    path = root / PLAN_FILE
+    if not path.is_file():
+        return [], []
+    try:
+        text = read_utf8(path)
+    except InputError as exc:
+        return [_from_error(exc)], []
+    raw, problems = _yaml_mapping(text, PLAN_FILE, 1, "the plan")
+    if problems:
+        return problems, []
+    try:
+        plan = parse_plan(raw, study_columns(root))
+    except InputError as exc:
+        # the plan names the place as a path of keys: `analysis_plan.yml: outcomes[2].measure: what`
+        body = str(exc).removeprefix(f"{PLAN_FILE}: ")
+        line, col = yaml_place(text, body.partition(": ")[0])
+        return [Problem(PLAN_FILE, line, str(col) if col else None, body)], []
+    return _plan_against_sheets(plan, text, sheets, PLAN_FILE)
+
+
+def _plan_against_sheets(plan, text: str, sheets: dict[str, RawSheet], file: str) -> tuple[list[Problem], list[str]]:
+    """Outcome codes and the studies of time-point labels that no sheet has. A name close to one
+    the sheets have is a typo, and a problem; a planned outcome no study has reported yet is a
+    warning, since a plan is written before the data."""
+    import difflib
+
+    problems, warnings = [], []
+
+    def at(path: str) -> tuple[int | None, str | None]:
+        line, col = yaml_place(text, path)
+        return line, (str(col) if col else None)
+
+    def usable(name, column):
+        sheet = sheets.get(name)
+        return sheet if sheet is not None and sheet.readable and column in sheet.header else None
+
+    outcomes, studies = usable("outcomes", "outcome"), usable("studies", "study")
+    if outcomes is not None and outcomes.rows:
+        present = {r.raw.get("outcome", "") for r in outcomes.rows}
+        unplanned = sorted(present - {c for o in plan.outcomes for c in o.codes})
+        for i, o in enumerate(plan.outcomes):
+            for j, code in enumerate(o.codes):
+                if code in present:
+                    continue
+                line, col = at(f"outcomes[{i}].codes[{j}]")
+                close = difflib.get_close_matches(code, unplanned, 1, 0.6)
+                if close:
+                    problems.append(Problem(file, line, col, f"outcomes[{i}].codes: no row of {outcomes.file} has "
+                                            f"outcome {code}; did you mean {close[0]}?"))
+                else:
+                    warnings.append(f"{Problem(file, line, col, f'outcomes[{i}].codes: no row of {outcomes.file} has outcome {code} yet')}")
+    if studies is not None:
+        keys = sorted({r.raw.get("study", "") for r in studies.rows})
+        for study, labels in plan.timepoint_labels.items():
+            if study == "any_study" or study in keys:
+                continue
+            close = difflib.get_close_matches(study, keys, 1, 0.6)
+            line, col = at(f"timepoint_labels.{study}")
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(Problem(file, line, col, f"timepoint_labels: no study {study} in {studies.file}{hint}"))
+    return problems, warnings
 
 
 def _claims(root: Path) -> list[Problem]:
-    """The reproduction ledger's claims sheet, when the project has one."""
-    from ..errors import InputError
-    from .claims import CLAIMS_FILE, load_claims
+    """The reproduction ledger's claims sheet, when the project has one: its form, then that every
+    rule reads a sheet the schema declares and columns that sheet has."""
+    from .claims import CLAIMS_FILE, cell_text, load_claims, parse_aggregate, parse_filter
 
     if not (root / "extraction" / CLAIMS_FILE).exists():
         return []
     try:
-        load_claims(root)
+        claims = load_claims(root)
     except InputError as exc:
         # load_claims reports its first problem as FILE:ROW:COLUMN: what (value)
         file, row, column, message = (str(exc).split(":", 3) + ["", "", ""])[:4]
         if row.isdigit() and message:
             return [Problem(file, int(row), column, message.strip())]
         return [Problem(file, None, None, str(exc).partition(":")[2].strip())]
-    return []
+    try:
+        fields = {name: [f["name"] for f in r["schema"]["fields"]] for name, r in resources(root).items()}
+    except InputError:
+        return []  # the schema's own problem is reported with the sheets
+    # The ledger gives adverse-event rows the role of their arm (analysis.review.ledger).
+    if "adverse_events" in fields and "arms" in fields:
+        fields["adverse_events"] = fields["adverse_events"] + ["role"]
+    problems = []
+    for line, r in enumerate(claims.to_dict("records"), start=2):
+        sheet = cell_text(r["sheet"])
+        if not sheet:
+            continue
+        if sheet not in fields:
+            problems.append(Problem(CLAIMS_FILE, line, "sheet", f"no sheet {sheet} in the schema", sheet))
+            continue
+        wanted = [("filter", col) for col, _, _ in parse_filter(cell_text(r["filter"]), "")]
+        _, col = parse_aggregate(cell_text(r["aggregate"]), "")
+        if col:
+            wanted.append(("aggregate", col))
+        for where, col in wanted:
+            if col not in fields[sheet]:
+                problems.append(Problem(CLAIMS_FILE, line, where, f"{sheet} has no column {col}", col))
+    return problems

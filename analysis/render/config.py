@@ -49,7 +49,9 @@ def load_project(root: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise RenderError(f"_quarto.yml is not valid YAML ({exc.problem})") from None
+        from ..data.locate import yaml_error_place
+        line, col, what = yaml_error_place(exc)
+        raise RenderError(f"_quarto.yml:{line}:{col}: not valid YAML: {what}") from None
     if not isinstance(data, dict):
         raise RenderError("_quarto.yml must be a YAML mapping")
     proj = data.get("project") or {}

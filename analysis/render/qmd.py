@@ -120,7 +120,9 @@ def parse_qmd(text: str, path: str = "review.qmd") -> Document:
                 try:
                     meta = yaml.safe_load("\n".join(lines[1:j])) or {}
                 except yaml.YAMLError as exc:
-                    raise _err(path, 1, f"front matter is not valid YAML ({exc.problem})") from None
+                    from ..data.locate import yaml_error_place
+                    line, col, what = yaml_error_place(exc, first_line=2)
+                    raise _err(path, f"{line}:{col}", f"front matter is not valid YAML: {what}") from None
                 if not isinstance(meta, dict):
                     raise _err(path, 1, "front matter must be a YAML mapping")
                 start = j + 1

@@ -268,6 +268,90 @@ case("qmd_cites_unknown_key", {"review.qmd": "# Results\n\nBalance improved [@al
      ["review.qmd:4:nokey2020: cited but not in references.bib"])
 
 
+# --- the schema itself ------------------------------------------------------------------------
+
+def schema_with(edit):
+    """The real schema with one change, as the JSON text a case writes."""
+    import json
+
+    pkg = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    res = {r["name"]: r for r in pkg["resources"]}
+    edit(res, {name: {f["name"]: f for f in r["schema"]["fields"]} for name, r in res.items()})
+    return json.dumps(pkg, indent=2, ensure_ascii=False) + "\n"
+
+
+def place(text, needle, skip=0):
+    """`LINE:COLUMN` where the value starting with `needle` begins (found by searching the text,
+    independently of how validate finds it); `skip` is where the needle starts inside it."""
+    at = text.index(needle) + skip
+    line = text.count("\n", 0, at) + 1
+    return f"{line}:{at - text.rfind(chr(10), 0, at)}"
+
+
+PKG = "extraction/datapackage.json"
+
+
+def schema_case(name, edit, needle, skip, message):
+    text = schema_with(edit)
+    case(name, {PKG: text}, [f"{PKG}:{place(text, needle, skip)}: {message}"])
+
+
+schema_case("schema_unknown_field_type",
+            lambda res, f: f["arms"]["n_randomised"].update(type="count"), '"type": "count"', len('"type": '),
+            "field `n_randomised` of arms: type 'count' is not one this version reads (string, integer, number)")
+schema_case("schema_constraints_not_an_object",
+            lambda res, f: f["studies"]["year"].update(constraints=[1985, 2030]), '"constraints": [',
+            len('"constraints": '), "field `year` of studies: constraints must be an object, not list")
+schema_case("schema_unknown_constraint",
+            lambda res, f: f["studies"]["label"]["constraints"].update(maxLength=40), '"maxLength": 40',
+            len('"maxLength": '), "field `label` of studies: constraint `maxLength` is not one this version checks "
+            "(required, unique, enum, minimum, maximum, exclusiveMinimum, pattern)")
+schema_case("schema_pattern_not_a_regex",
+            lambda res, f: f["arms"]["arm"]["constraints"].update(pattern="[a-z0-9_+$"), '"pattern": "[a-z0-9_+$"',
+            len('"pattern": '), "field `arm` of arms: pattern '[a-z0-9_+$' is not a valid regular expression: "
+            "unterminated character set at position 0")
+schema_case("schema_foreign_key_to_a_missing_sheet",
+            lambda res, f: res["outcomes"]["schema"]["foreignKeys"][0]["reference"].update(resource="arm"),
+            '"resource": "arm"', len('"resource": '),
+            "foreign key of outcomes refers to sheet `arm`, which the package does not declare "
+            "(studies, arms, outcomes, adverse_events, prisma, search, risk_of_bias)")
+
+case("nul_byte_in_a_cell", {"extraction/studies.csv": sheet("studies", changed(STUDIES, 0, label="Alpha\x002020"))},
+     ["studies.csv:2:label: contains a NUL byte (\\x00); re-export the sheet as CSV"])
+
+# --- the plan, against the sheets -------------------------------------------------------------
+
+case("plan_not_yaml", {"analysis_plan.yml": PLAN.replace("    codes: [BBS]\n", "    codes: [BBS\n")},
+     ["analysis_plan.yml:23:21: the plan is not valid YAML: expected ',' or ']', but got ':' "
+      "(while parsing a flow sequence)"])
+case("plan_level_not_a_level", {"analysis_plan.yml": PLAN.replace("  level: 95\n  min_studies: 2\n", "  level: high\n  min_studies: 2\n", 1)},
+     ["analysis_plan.yml:11:10: defaults.level: expected a confidence level between 50 and 100, got 'high'"])
+case("plan_outcome_code_typo", {"analysis_plan.yml": PLAN.replace("codes: [FMA_UE]", "codes: [FMA-UE]")},
+     ["analysis_plan.yml:26:13: outcomes[1].codes: no row of outcomes.csv has outcome FMA-UE; did you mean FMA_UE?"])
+case("plan_subgroup_column_not_in_studies", {"analysis_plan.yml": PLAN.replace("by: design", "by: desing")},
+     ["analysis_plan.yml:29:9: subgroups[0].by: unknown value 'desing'; expected a column of studies.csv: "
+      + ", ".join(COLS["studies"])])
+case("plan_timepoint_labels_of_an_unknown_study", {"analysis_plan.yml": PLAN.replace("  beta2021:\n", "  beta2012:\n")},
+     ["analysis_plan.yml:18:5: timepoint_labels: no study beta2012 in studies.csv; did you mean beta2021?"])
+
+# --- the claims' rules, the project options and the document's front matter --------------------
+
+CLAIMS_HEADER = "claim_id,section,description,published_value,sheet,filter,aggregate,note\n"
+case("claims_rule_on_an_unknown_column",
+     {"extraction/claims.csv": CLAIMS_HEADER + "C01,3,Lower-limb trials,1,studies,scop=lower-limb,count,\n"
+                                               "C02,3,Events,1,adverse_events,role=active,sum:count,\n"},
+     ["claims.csv:2:filter: studies has no column scop (scop)",
+      "claims.csv:3:aggregate: adverse_events has no column count (count)"])
+case("quarto_yml_not_yaml", {"_quarto.yml": "project:\n  output-dir: _output\nformat:\n  html: {toc: true\n"},
+     ["_quarto.yml:5:1: the file is not valid YAML: expected ',' or '}', but got '<stream end>' "
+      "(while parsing a flow mapping)"])
+case("front_matter_not_yaml", {"review.qmd": "---\ntitle: A review\nauthor: [Ann\n---\n\nText.\n"},
+     ["review.qmd:3:13: the front matter is not valid YAML: expected ',' or ']', but got '<stream end>' "
+      "(while parsing a flow sequence)"])
+case("qmd_not_utf8", {"review.qmd": "# Results\n\nCaf\u00e9 au lait.\n".encode("latin-1")},
+     ["review.qmd:3: not UTF-8: byte 0xE9 at byte offset 14 cannot be decoded; save the file as UTF-8"])
+
+
 def write_folder(folder: Path, files: dict) -> None:
     for rel, content in files.items():
         path = folder / rel
