@@ -11,6 +11,11 @@ import os
 import matplotlib
 
 FONT_SIZE = 8.0
+# Width of the PDF's text block, which every figure is drawn to fill at most, so no scaling
+# shrinks its text: A4 (8.27 in) less the 1.25 in side margins of the Typst page (pandoc's
+# and Quarto's Typst templates; _quarto.yml sets papersize a4 and no margin). The HTML
+# column (analysis/render/style.css, 43.5 rem = 7.25 in at 16 px) is wider.
+TEXT_WIDTH_IN = 8.27 - 2 * 1.25
 # Height of one forest-plot row, in inches: a little more than two text heights
 # so adjacent rows never touch at FONT_SIZE.
 ROW_HEIGHT_IN = 0.21
