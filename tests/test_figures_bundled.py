@@ -83,3 +83,24 @@ def test_i2_upper_bound_at_the_search_limit_is_marked(synth):
     fig, layout = figures.forest_for_outcome(a)
     het = next(r["label"] for r in layout.rows if r["kind"] == "note" and r["label"].startswith("Heterogeneity"))
     assert f"I\u00b2 = {a.result.i2:.1f}% [0.0, >99.9]" in het
+
+
+def test_forest_total_rows_units_and_tests_follow_the_synthesis(synth):
+    drawn = [a for a in synth.analyses if len(a.effects)]
+    assert any(a.exploratory for a in drawn) and any(not a.exploratory for a in drawn)
+    for a in drawn:
+        fig, layout = figures.forest_for_outcome(a)
+        total = next(r for r in layout.rows if r["kind"] in {"pooled", "total"})
+        cells = [t.get_text() for t in layout.texts if t.get_position()[1] == total["y"]]
+        # the arms' summed sizes, as the synthesis gives them
+        assert a.arm_totals == {"n1": int(a.effects["n1"].sum()), "n2": int(a.effects["n2"].sum())}
+        assert cells.count(str(a.arm_totals["n1"])) + cells.count(str(a.arm_totals["n2"])) >= 2
+        notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+        has_test = any(n.startswith("Test for overall effect") for n in notes)
+        assert has_test == (a.result is not None and not a.exploratory), a.outcome
+        for label, form, weight in zip(a.effects["label"], a.effects["form"], a.effects["weight"]):
+            row = [t.get_text() for t in layout.texts if t.get_position()[1] == layout.row_y(label)]
+            marked = [c for c in row if c.endswith("%") and "[" not in c and c != f"{weight:.1f}%"]
+            assert bool(marked) == (form == "percent_change"), (a.outcome, label, row)
+        if len(a.effects) == 1:
+            assert "100.0%" in [t.get_text() for t in layout.texts if t.get_position()[1] == layout.row_y(a.effects["label"].iloc[0])]

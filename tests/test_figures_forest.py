@@ -58,8 +58,10 @@ def test_study_and_pooled_text_match_metafor_forest(bcg):
     assert BCG["forest_text"]["pooled"] in texts_in_row(layout, pooled_y)
     # metafor: tau^2 0.3132, I^2 92.22%, Q(df = 12) = 152.2330, z = -3.9744
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
-    assert notes[0].startswith("Heterogeneity: \u03c4\u00b2 = 0.31; I\u00b2 = 92.2% [81.9, 97.7]; Q = 152.23, df = 12, p < 0.001")
-    assert notes[1] == "Test for overall effect: z = \u22123.97, p < 0.001"
+    assert notes[0] == "Random-effects model (REML)"
+    assert notes[1].startswith("Heterogeneity: \u03c4\u00b2 = 0.31; I\u00b2 = 92.2% [81.9, 97.7]; Q = 152.23, df = 12, p < 0.001")
+    assert notes[2] == "Test for overall effect: z = \u22123.97, p < 0.001"
+    assert next(r for r in layout.rows if r["kind"] == "pooled")["label"] == "Total (95% CI)"
 
 
 def test_diamond_spans_pooled_ci(bcg):
@@ -127,7 +129,9 @@ def test_no_text_overlaps_and_height_grows(k):
 def test_single_study_says_heterogeneity_not_estimable():
     fig, layout = forest_plot(synthetic(1))
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
-    assert notes[0] == "Heterogeneity: not estimable (k = 1)"
+    assert notes[1] == "Heterogeneity: not estimable (k = 1)"
+    # one study carries all the weight
+    assert "100.0%" in texts_in_row(layout, layout.rows[1]["y"])
     assert layout.pi is None
 
 
@@ -196,9 +200,9 @@ def test_real_subgroup_result_and_hartung_knapp_text():
     hk = rma(o["yi"], o["vi"], labels=o["labels"], measure="RR", hk=True)
     fig, layout = forest_plot(hk)
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
-    assert notes[1] == f"Test for overall effect: t(12) = \u2212{abs(hk.tval):.2f}, p = {hk.pval:.3f}"
+    assert notes[2] == f"Test for overall effect: t(12) = \u2212{abs(hk.tval):.2f}, p = {hk.pval:.3f}"
     assert 0.001 <= hk.pval < 0.01  # so fmt_p prints three decimals above
-    assert next(r for r in layout.rows if r["kind"] == "pooled")["label"] == "Random-effects model (REML) (HK)"
+    assert notes[0] == "Random-effects model (REML) (HK)"
 
 
 def test_alt_text_states_what_and_pooled_result(bcg):
@@ -221,12 +225,13 @@ def test_mantel_haenszel_with_a_double_zero_table():
     # metafor: d <- dat.bcg; d$tpos[1] <- 0; d$cpos[1] <- 0
     #          rma.mh(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=d) -> 0.64 [0.59, 0.69], QE 151.9153
     pooled = next(r for r in layout.rows if r["kind"] == "pooled")
-    assert pooled["label"] == "Mantel-Haenszel (common effect)"
+    assert pooled["label"] == "Total (95% CI)"
     assert "0.64 [0.59, 0.69]" in texts_in_row(layout, pooled["y"])
     assert "not estimable" in texts_in_row(layout, layout.row_y("Aronson, 1948"))
     assert "Aronson, 1948" not in {s["label"] for s in layout.squares}
     notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
-    assert notes[0].startswith("Heterogeneity: I\u00b2 = 92.8%; Q = 151.92, df = 11")
+    assert notes[0] == "Mantel-Haenszel (common effect)"
+    assert notes[1].startswith("Heterogeneity: I\u00b2 = 92.8%; Q = 151.92, df = 11")
     assert overlapping_pairs(layout.text_boxes()) == []
 
 
@@ -244,9 +249,120 @@ def test_forest_for_outcome_uses_arm_columns_and_direction():
     outcome = SimpleNamespace(result=res, effects=effects, higher_is_better=False, label="Timed Up and Go (s)", reason="")
     fig, layout = forest_for_outcome(outcome)
     row = texts_in_row(layout, layout.row_y("C 2015"))
-    assert {"12.25", "2.5", "30", "11", "2.4"} <= set(row)
+    # each kind of column at one number of decimals, the most its values have (both arms' means share)
+    assert {"12.25", "2.50", "30", "11.00", "2.40"} <= set(row)
+    assert {"46.40", "10.20", "22", "36.60", "11.60"} <= set(texts_in_row(layout, layout.row_y("A 2010")))
     assert "\u2190 Favours treatment" in [t.get_text() for t in layout.texts]
     assert "Timed Up and Go (s)" in [t.get_text() for t in layout.texts]
     # an outcome without any usable study has nothing to draw
     with pytest.raises(NothingToDraw, match="BBS: no study gives usable data"):
         forest_for_outcome(SimpleNamespace(result=None, effects=effects.iloc[:0], label="BBS", reason="no data"))
+
+
+ARMS = pd.DataFrame(
+    {
+        "label": ["A 2010", "B 2012", "C 2015"],
+        "m1": [46.4, 4.4, 12.25], "sd1": [100.2, 3.66, 2.5], "n1": [22, 16, 30],
+        "m2": [36.6, 1.88, 11.0], "sd2": [71.6, 3.14, 2.4], "n2": [10, 16, 30],
+        "form": ["percent_change", "change", "change"],
+        "weight": [30.0, 30.0, 40.0],
+    }
+)
+
+
+def _outcome(**extra):
+    res = rma([0.9, 0.72, 0.5], [0.15, 0.13, 0.07], labels=list(ARMS["label"]), measure="SMD")
+    base = dict(result=res, effects=ARMS, higher_is_better=True, label="Outcome", reason="", exploratory=False,
+                arm_totals={"n1": 68, "n2": 56})
+    return SimpleNamespace(**{**base, **extra})
+
+
+def _x_of(layout, text, y):
+    return next(t.get_position()[0] for t in layout.texts if t.get_text() == text and math.isclose(t.get_position()[1], y))
+
+
+def test_total_row_carries_the_given_arm_totals_under_the_n_columns():
+    from analysis.figures import forest_for_outcome
+
+    fig, layout = forest_for_outcome(_outcome())
+    total = next(r for r in layout.rows if r["kind"] == "pooled")
+    row = texts_in_row(layout, total["y"])
+    assert {"Total (95% CI)", "68", "56", "100.0%"} <= set(row)
+    # right-aligned with the studies' N of the same arm
+    first = layout.row_y("A 2010")
+    assert _x_of(layout, "68", total["y"]) == pytest.approx(_x_of(layout, "22", first))
+    assert _x_of(layout, "56", total["y"]) == pytest.approx(_x_of(layout, "10", first))
+    # without totals the Total row has no N
+    fig, layout = forest_for_outcome(_outcome(arm_totals={}))
+    total = next(r for r in layout.rows if r["kind"] == "pooled")
+    assert "68" not in texts_in_row(layout, total["y"])
+    assert overlapping_pairs(layout.text_boxes()) == []
+
+
+def test_percent_change_rows_carry_a_percent_mark_and_a_note():
+    from analysis.figures import forest_for_outcome
+
+    fig, layout = forest_for_outcome(_outcome())
+    a = texts_in_row(layout, layout.row_y("A 2010"))
+    b = texts_in_row(layout, layout.row_y("B 2012"))
+    assert {"46.40%", "100.20%", "36.60%", "71.60%", "22", "10"} <= set(a)
+    assert {"4.40", "3.66", "1.88", "3.14"} <= set(b) and not {"4.40%", "3.66%", "1.88%", "3.14%"} & set(b)
+    notes = [r["label"] for r in layout.rows if r["kind"] == "note"]
+    assert notes[-1] == "Values marked % are percent changes from baseline."
+    # no percent rows: no mark, no note
+    fig, layout = forest_for_outcome(_outcome(effects=ARMS.assign(form="change")))
+    assert "46.40" in texts_in_row(layout, layout.row_y("A 2010"))
+    assert not any("percent" in r["label"] for r in layout.rows)
+
+
+def test_exploratory_analysis_has_no_test_for_overall_effect():
+    from analysis.figures import forest_for_outcome
+
+    notes = lambda lay: [r["label"] for r in lay.rows if r["kind"] == "note"]  # noqa: E731
+    planned = notes(forest_for_outcome(_outcome())[1])
+    assert any(n.startswith("Test for overall effect: z = ") for n in planned)
+    exploratory = notes(forest_for_outcome(_outcome(exploratory=True))[1])
+    assert not any(n.startswith("Test for overall effect") for n in exploratory)
+    assert "Exploratory analysis: no test for overall effect" in exploratory
+
+
+def test_single_unpooled_study_has_full_weight_and_a_total_row():
+    from analysis.figures import forest_for_outcome
+
+    one = ARMS.iloc[[1]].assign(yi=2.52, ci_lb=0.16, ci_ub=4.88, weight=100.0, form="change")
+    outcome = SimpleNamespace(result=None, effects=one, higher_is_better=True, label="Berg", measure="MD", level=95,
+                              reason="only B 2012 gives usable data", exploratory=False, arm_totals={"n1": 16, "n2": 16})
+    fig, layout = forest_for_outcome(outcome)
+    assert "100.0%" in texts_in_row(layout, layout.row_y("B 2012"))
+    total = next(r for r in layout.rows if r["kind"] == "total")
+    assert texts_in_row(layout, total["y"]).count("16") == 2
+    # the axis is symmetric about no effect: the control side shows as much as the other
+    assert layout.xlim == pytest.approx((-5.0, 5.0))
+    assert list(layout.ax.get_xticks()) == pytest.approx([-5, -2.5, 0, 2.5, 5])
+    assert [t.get_text() for t in layout.ax.get_xticklabels()] == ["\u22125", "\u22122.5", "0", "2.5", "5"]
+
+
+def test_axes_show_both_sides_of_no_effect(bcg):
+    res, fig, layout = bcg
+    lo, hi = layout.xlim
+    assert lo == pytest.approx(-hi)  # log scale, symmetric about a risk ratio of 1
+    labels = [t.get_text() for t in layout.ax.get_xticklabels()]
+    assert labels == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+    # every estimate one-sided: the axis still reaches as far past the null on the other side
+    fig, lay = forest_plot(rma([1.0, 1.2, 0.9], [0.02, 0.03, 0.02], labels=["A", "B", "C"], measure="MD"))
+    assert lay.xlim[0] == pytest.approx(-lay.xlim[1]) and lay.xlim[1] >= 1.2
+
+
+def test_arm_columns_follow_the_kind_of_data():
+    from analysis.figures import forest_for_outcome
+
+    head = lambda lay: texts_in_row(lay, next(r["y"] for r in lay.rows if r["kind"] == "header"))  # noqa: E731
+    # the synthesis carries event columns for every outcome; empty, they are not drawn
+    continuous = ARMS.assign(ai=np.nan, ci=np.nan)
+    fig, layout = forest_for_outcome(_outcome(effects=continuous))
+    assert head(layout).count("Mean") == 2 and "Events" not in head(layout)
+    binary = ARMS.assign(ai=[3, 1, 4], ci=[1, 0, 2])
+    res = rma([0.9, 0.72, 0.5], [0.15, 0.13, 0.07], labels=list(ARMS["label"]), measure="RR")
+    fig, layout = forest_for_outcome(_outcome(effects=binary, result=res))
+    assert head(layout).count("Events") == 2 and "Mean" not in head(layout)
+    assert {"3", "22", "1", "10"} <= set(texts_in_row(layout, layout.row_y("A 2010")))

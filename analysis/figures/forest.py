@@ -207,7 +207,7 @@ def _study_rows(frame: pd.DataFrame, weights_by_label: dict | None, lookup) -> l
     return rows
 
 
-def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool) -> list[dict]:
+def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool, show_test: bool = True) -> list[dict]:
     rows = [
         {
             "kind": kind,
@@ -222,13 +222,19 @@ def _pooled_rows(result, kind: str, label: str, show_pi: bool, compact: bool) ->
     k = get(result, "k", default=0) or 0
     if show_pi and k >= 2 and not (is_missing(pi_lb) or is_missing(pi_ub)) and kind == "pooled":
         rows.append({"kind": "pi", "label": "Prediction interval", "lb": float(pi_lb), "ub": float(pi_ub)})
+    if kind == "pooled":
+        rows.append({"kind": "note", "label": _method_label(result)})
     rows.append({"kind": "note", "label": _het_text(result, compact=compact)})
     if kind == "pooled":
-        rows.append({"kind": "note", "label": _test_text(result)})
+        # an exploratory estimate is not a test of one effect: its z test is left out
+        rows.append({"kind": "note", "label": _test_text(result) if show_test else
+                     "Exploratory analysis: no test for overall effect"})
     return rows
 
 
-def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
+def _xlim(rows: list[dict], null: float | None, ratio: bool) -> tuple[tuple[float, float], list[float] | None]:
+    """Axis limits and ticks (in the plotted scale). With a null the axis is symmetric about
+    it, as RevMan draws it, so both sides of no effect show."""
     studies = [r for r in rows if r["kind"] == "study" and np.isfinite(r["est"])]
     ests = [r["est"] for r in studies]
     core = ests + [v for r in rows if r["kind"] in {"pooled", "subtotal", "pi"} for v in (r["lb"], r["ub"]) if np.isfinite(v)]
@@ -236,7 +242,10 @@ def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
         # nothing pooled: the studies' own intervals set the scale
         core += [v for r in studies for v in (r["lb"], r["ub"]) if np.isfinite(v)]
     if null is not None:
-        core.append(null)
+        # symmetric about the null and wide enough for the estimates, the pooled interval
+        # and the prediction interval; a whisker reaching beyond is cut with an arrow
+        half = max(abs(v - null) for v in core) or 1.0
+        return _symmetric(null, half, ratio)
     lo, hi = min(core), max(core)
     span = hi - lo if hi > lo else 1.0
     lows = [r["lb"] for r in studies] + [lo]
@@ -246,7 +255,77 @@ def _xlim(rows: list[dict], null: float | None) -> tuple[float, float]:
     lo = max(min(lows), lo - 0.6 * span)
     hi = min(max(highs), hi + 0.6 * span)
     pad = 0.04 * (hi - lo)
-    return lo - pad, hi + pad
+    return (lo - pad, hi + pad), None
+
+
+def _symmetric(null: float, half: float, ratio: bool) -> tuple[tuple[float, float], list[float]]:
+    if ratio:
+        # back-transformed limits 1/L and L: ticks at 1, 2, 5 x 10^n and their inverses
+        for top, ticks in RATIO_AXES:
+            if math.log(top) >= half:
+                return (null - math.log(top), null + math.log(top)), [null + math.log(t) for t in ticks]
+        top, ticks = RATIO_AXES[-1]
+        return (null - math.log(top), null + math.log(top)), [null + math.log(t) for t in ticks]
+    step = 10.0 ** math.floor(math.log10(half))
+    limit = next(m * step for m in (1, 2, 5, 10) if m * step >= half)
+    return (null - limit, null + limit), [null + f * limit for f in (-1, -0.5, 0, 0.5, 1)]
+
+
+# Ratio axes: the upper limit and the ticks shown.
+RATIO_AXES = [
+    (1.5, (0.67, 1, 1.5)),
+    (2, (0.5, 0.7, 1, 1.5, 2)),
+    (5, (0.2, 0.5, 1, 2, 5)),
+    (10, (0.1, 0.2, 0.5, 1, 2, 5, 10)),
+    (100, (0.01, 0.1, 1, 10, 100)),
+    (1000, (0.001, 0.01, 0.1, 1, 10, 100, 1000)),
+    (1e4, (1e-4, 0.01, 1, 100, 1e4)),
+]
+
+
+def _tick_label(v: float, ratio: bool) -> str:
+    if ratio:
+        return fmt_tick(v)
+    text = f"{v:.10g}"
+    return "0" if float(text) == 0 else text.replace("-", "\u2212")
+
+
+def _decimals(values) -> int:
+    """Decimals a column needs to show each of its values as typed (at most 2)."""
+    most = 0
+    for v in values:
+        if is_missing(v) or isinstance(v, str):
+            continue
+        text = repr(float(v))
+        if "e" in text:
+            return 2
+        most = max(most, len(text.split(".")[1].rstrip("0")))
+    return min(most, 2)
+
+
+def _cells(rows, cols, totals: dict, units: dict, unit_columns: set, decimals: dict) -> list[list[str]]:
+    """Text of each data column, row by row: studies' values at the column's decimals with
+    their unit, the given totals in the Total row. Columns under one header (Mean of both
+    arms) share their decimals."""
+    values = {name: [r["data"].get(name) for r in rows if r["kind"] == "study"] for name, _, _ in cols}
+    by_head: dict[str, int] = {}
+    for name, head, _ in cols:
+        by_head[head] = max(by_head.get(head, 0), _decimals(values[name]))
+    out = []
+    for name, head, _ in cols:
+        places = decimals.get(name, by_head[head])
+        cells = []
+        for r in rows:
+            if r["kind"] == "study":
+                v = r["data"].get(name)
+                text = fmt_cell(v) if is_missing(v) or isinstance(v, str) else fmt_num(v, places)
+                cells.append(text + (units.get(r["label"], "") if name in unit_columns and text != "\u2013" else ""))
+            elif r["kind"] in {"pooled", "total"} and totals.get(name) is not None:
+                cells.append(fmt_num(totals[name], 0))
+            else:
+                cells.append("")
+        out.append(cells)
+    return out
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -267,13 +346,25 @@ def forest_plot(
     title: str | None = None,
     digits: int = 2,
     null: float | None = 0.0,
+    totals: dict | None = None,
+    units: dict | None = None,
+    unit_columns: Sequence[str] = (),
+    decimals: dict | None = None,
+    show_test: bool = True,
+    footnotes: Sequence[str] = (),
 ) -> tuple[Figure, ForestLayout]:
     """Draw a forest plot of `result` (a PoolResult) and return the figure and its layout.
 
-    `data`/`columns` add arm-level columns (matched on a `label` column);
+    `data`/`columns` add arm-level columns (matched on a `label` column), each shown with one
+    number of decimals (`decimals` by column, else the most any of its values has, at most 2);
+    `totals` (column -> value, e.g. summed participants per arm) fills those columns in the
+    Total row; `units` (study label -> suffix, e.g. "%") is appended to that study's
+    `unit_columns`; `show_test=False` leaves out the test for overall effect (an exploratory
+    estimate); `footnotes` are printed under the notes.
     `subgroups` (a SubgroupResult) groups the studies with a diamond per group;
     `rob` (risk_of_bias rows with label or study, domain, judgement) adds coloured dots.
-    Ratio measures (RR, OR, ...) are drawn on the log scale with back-transformed ticks.
+    Ratio measures (RR, OR, ...) are drawn on the log scale with back-transformed ticks; with
+    a null the axis is symmetric about it.
     """
     if subgroups is not None and result is None:
         result = _subgroup_parts(subgroups)[4]
@@ -311,8 +402,10 @@ def forest_plot(
         rows.append({"kind": "blank", "label": ""})
     pooled = not is_missing(get(result, "estimate"))
     if pooled:
-        rows += _pooled_rows(result, "pooled", _method_label(result), show_pi, compact=False)
+        rows += _pooled_rows(result, "pooled", f"Total ({fmt_num(level, 0)}% CI)", show_pi, compact=False, show_test=show_test)
     else:
+        if totals:
+            rows.append({"kind": "total", "label": "Total"})
         rows.append({"kind": "note", "label": f"Not pooled: {get(result, 'reason', default='too few studies')}"})
     if subgroups is not None:
         rows.append(
@@ -321,6 +414,7 @@ def forest_plot(
                 "label": f"Test for subgroup differences: Q = {fmt_num(qb, 2)}, df = {qb_df}, {fmt_p(qb_p)}",
             }
         )
+    rows += [{"kind": "note", "label": str(n)} for n in footnotes]
     for y, r in enumerate(rows):
         r["y"] = float(y)
 
@@ -340,11 +434,8 @@ def forest_plot(
     kw = {"fontsize": style.FONT_SIZE}
     study_labels = [r["label"] for r in rows if r["kind"] in {"study", "group", "pooled", "subtotal", "pi", "header"}]
     w_label = text_width_in(fig, study_labels, **kw) + 0.05
-    w_label = max(w_label, text_width_in(fig, [r["label"] for r in rows if r["kind"] in {"group", "pooled", "header"}], fontweight="bold", **kw))
-    col_cells = []
-    for name, head, _ in cols:
-        cells = [fmt_cell(r["data"].get(name)) if r["kind"] == "study" else "" for r in rows]
-        col_cells.append(cells)
+    w_label = max(w_label, text_width_in(fig, [r["label"] for r in rows if r["kind"] in {"group", "pooled", "total", "header"}], fontweight="bold", **kw))
+    col_cells = _cells(rows, cols, totals or {}, units or {}, set(unit_columns), decimals or {})
     w_cols = [text_width_in(fig, cells + [head], fontweight="bold", **kw) for cells, (_, head, _) in zip(col_cells, cols)]
     notes = [r["label"] for r in rows if r["kind"] == "note"]
     w_notes = text_width_in(fig, notes, fontsize=style.FONT_SIZE - 0.5)
@@ -392,7 +483,7 @@ def forest_plot(
 
     n = len(rows)
     top = MARGIN_IN + (0.3 if title else 0.0)
-    xlim = _xlim(rows, null)
+    xlim, ticks = _xlim(rows, null, ratio)
     height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=PLOT_WIDTH_IN, width_in=width, top_in=top,
                               footer_in=FOOTER_IN, n_rows=n, xlim=xlim)
     layout = ForestLayout(fig=fig, ax=ax, xlim=xlim, transform=t)
@@ -409,9 +500,11 @@ def forest_plot(
     first_body = next(r["y"] for r in rows if r["kind"] not in {"header0", "header"})
     last_body = max(r["y"] for r in rows if r["kind"] in {"study", "pooled", "subtotal", "pi"})
     ax.spines["bottom"].set_bounds(*xlim)
-    if ratio:
-        ticks = nice_ratio_ticks(*xlim)
-        ax.set_xticks([math.log(v) for v in ticks], [fmt_tick(v) for v in ticks])
+    if ticks is not None:
+        ax.set_xticks(ticks, [_tick_label(t(v) if ratio else v, ratio) for v in ticks])
+    elif ratio:
+        tv = nice_ratio_ticks(*xlim)
+        ax.set_xticks([math.log(v) for v in tv], [fmt_tick(v) for v in tv])
     else:
         from matplotlib.ticker import MaxNLocator
 
@@ -489,9 +582,15 @@ def forest_plot(
                     colour, symbol = judgement_style(j)
                     ax.scatter([xr / width], [y], s=60, color=colour, transform=tr, clip_on=False, zorder=4, linewidths=0)
                     put(xr, y, symbol, ha="center", fontsize=style.FONT_SIZE - 1.5, color="white", fontweight="bold")
+        elif kind == "total":
+            put(x_label, y, r["label"], fontweight="bold")
+            for right, cells in zip(col_right, col_cells):
+                put(right, y, cells[i], ha="right", fontweight="bold")
         elif kind in {"pooled", "subtotal"}:
             bold = {"fontweight": "bold"} if kind == "pooled" else {}
             put(x_label, y, r["label"], **bold)
+            for right, cells in zip(col_right, col_cells):
+                put(right, y, cells[i], ha="right", **bold)
             verts = np.array([[r["lb"], y], [r["est"], y - DIAMOND_HALF], [r["ub"], y], [r["est"], y + DIAMOND_HALF]])
             colour = style.POOLED_COLOUR if kind == "pooled" else style.SUBGROUP_COLOUR
             ax.add_patch(Polygon(verts, closed=True, facecolor=colour, edgecolor=colour, lw=0.6, zorder=4))
@@ -547,20 +646,42 @@ BINARY_COLUMNS = [
 ]
 
 
+# Suffix of a study's arm values, by the form of its data (outcomes.csv `form`).
+FORM_UNITS = {"percent_change": "%"}
+UNIT_NOTES = {"%": "Values marked % are percent changes from baseline."}
+
+
 def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
-    """Forest plot of one `analysis.review.synthesis.OutcomeAnalysis`: its pooled result, arm columns and direction."""
+    """Forest plot of one `analysis.review.synthesis.OutcomeAnalysis`: its pooled result, arm
+    columns with each study's unit, the summed arm sizes in the Total row, the direction, and
+    no test for overall effect when the plan marks the analysis exploratory."""
     result = getattr(analysis, "result", None)
     effects = getattr(analysis, "effects", None)
     if result is None:
-        # too few studies to pool: their effects are still shown, without a diamond
+        # too few studies to pool: their effects are still shown, without a diamond; the
+        # synthesis gives a single study its 100% weight
         if effects is None or not len(effects):
             raise NothingToDraw(f"{getattr(analysis, 'label', 'outcome')}: no study gives usable data")
-        result = Unpooled(frame=effects[["label", "yi", "ci_lb", "ci_ub"]].assign(weight=np.nan),
-                          measure=analysis.measure, level=analysis.level,
+        frame = effects[["label", "yi", "ci_lb", "ci_ub"]].assign(
+            weight=effects["weight"] if "weight" in effects.columns else np.nan)
+        result = Unpooled(frame=frame, measure=analysis.measure, level=analysis.level,
                           reason=getattr(analysis, "reason", "") or getattr(analysis, "status", "not pooled"))
     if columns is None and effects is not None:
-        wanted = BINARY_COLUMNS if {"ai", "ci"} <= set(effects.columns) else CONTINUOUS_COLUMNS
+        # the synthesis carries both kinds of column; the filled ones say which data these are
+        binary = {"ai", "ci"} <= set(effects.columns) and effects[["ai", "ci"]].notna().any().any()
+        wanted = BINARY_COLUMNS if binary else CONTINUOUS_COLUMNS
         columns = [c for c in wanted if c[0] in effects.columns] or None
+    shown = [c[0] if isinstance(c, tuple) else c for c in columns or ()]
+    unit_columns = [c for c in ("m1", "sd1", "m2", "sd2") if c in shown]
+    if unit_columns and "form" in effects.columns:
+        units = {str(l): FORM_UNITS[f] for l, f in zip(effects["label"], effects["form"]) if f in FORM_UNITS}
+        if units:
+            kwargs.setdefault("units", units)
+            kwargs.setdefault("unit_columns", unit_columns)
+            kwargs.setdefault("footnotes", [UNIT_NOTES[u] for u in dict.fromkeys(units.values())])
+    if getattr(analysis, "arm_totals", None):
+        kwargs.setdefault("totals", analysis.arm_totals)
+    kwargs.setdefault("show_test", not bool(getattr(analysis, "exploratory", False)))
     kwargs.setdefault("higher_is_better", bool(getattr(analysis, "higher_is_better", True)))
     kwargs.setdefault("title", getattr(analysis, "label", None))
     return forest_plot(result, data=effects if columns else None, columns=columns, **kwargs)

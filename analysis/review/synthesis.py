@@ -75,6 +75,9 @@ class OutcomeAnalysis:
     log_scale: bool = False  # yi, estimate and limits are log ratios; report exp() of them
     subgroup_tests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUBGROUP_TEST_COLUMNS))
     metaregression: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=METAREG_COLUMNS))
+    # participants per arm summed over the studies (n1, n2), None where a study's is unknown;
+    # the forest plot's Total row shows them
+    arm_totals: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -481,6 +484,7 @@ def _analyse_outcome(op: OutcomePlan, plan, sheets: _Sheets, avail_rows):
         effects = effects[~bad].reset_index(drop=True)
     k = len(effects)
     participants = int(np.nansum(effects["n1"].astype(float)) + np.nansum(effects["n2"].astype(float))) if k else 0
+    arm_totals = {c: (int(effects[c].astype(float).sum()) if effects[c].notna().all() else None) for c in ("n1", "n2")} if k else {}
     studies_used = tuple(effects["study"])
     result, status, reason = None, NO_DATA, ""
     if k == 0:
@@ -514,7 +518,7 @@ def _analyse_outcome(op: OutcomePlan, plan, sheets: _Sheets, avail_rows):
         rationale=op.rationale, k=k, studies=studies_used, participants=participants,
         result=result, effects=effects, higher_is_better=op.higher_is_better, status=status,
         reason=reason, level=op.level, subgroups=sub, pooling=op.pooling, log_scale=op.log_scale,
-        subgroup_tests=tests, metaregression=mr)
+        subgroup_tests=tests, metaregression=mr, arm_totals=arm_totals)
 
 
 def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
