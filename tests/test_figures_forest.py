@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.figures import forest_plot
+from analysis.figures import forest, forest_plot, style
 from analysis.figures._common import overlapping_pairs
 from analysis.stats.pooling import rma
 
@@ -119,7 +119,11 @@ def test_no_text_overlaps_and_height_grows(k):
     assert len(boxes) > 3 * k
     assert overlapping_pairs(boxes) == []
     # every row gets the same height, so the figure grows linearly with the rows
-    assert fig.get_figheight() == pytest.approx(len(layout.rows) * 0.21 + 0.12 + 0.3 + 0.78)
+    assert fig.get_figheight() == pytest.approx(len(layout.rows) * style.ROW_HEIGHT_IN + forest.MARGIN_IN
+                                                + forest.TITLE_IN + forest.FOOTER_IN)
+    # as wide as the PDF's text block, with a plot of usable width
+    assert fig.get_figwidth() == pytest.approx(style.TEXT_WIDTH_IN)
+    assert layout.ax.get_position().width * style.TEXT_WIDTH_IN >= forest.MIN_PLOT_IN
     # nothing drawn outside the canvas
     w, h = fig.bbox.width, fig.bbox.height
     for b in boxes:
@@ -177,7 +181,15 @@ def test_arm_level_columns_and_rob_dots():
             "judgement": ["Low", "High", "Some concerns"],
         }
     )
+    # at the PDF's width these four columns and the dots leave too little plot: compact
     fig, layout = forest_plot(res, data=data, columns=columns, rob=rob)
+    assert layout.dropped_columns == ["tpos", "tneg", "cpos", "cneg"]
+    assert "505" not in texts_in_row(layout, layout.row_y("TPT Madras, 1980"))
+    assert [r["label"] for r in layout.rows if r["kind"] == "note"][-1] == "Left out to fit the page: the TB+ and TB\u2212 columns."
+    assert layout.ax.get_position().width * style.TEXT_WIDTH_IN >= forest.MIN_PLOT_IN
+    # wider, or keeping those columns, they are drawn
+    fig, layout = forest_plot(res, data=data, columns=columns, rob=rob, width_in=7.0)
+    assert layout.dropped_columns == []
     row = texts_in_row(layout, layout.row_y("TPT Madras, 1980"))
     assert {"505", "87886", "499", "87892"} <= set(row)
     header = texts_in_row(layout, 0.0)

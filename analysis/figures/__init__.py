@@ -10,7 +10,7 @@ _style.apply()
 
 from ._common import NothingToDraw  # noqa: E402
 from ._rowchart import RowChartLayout  # noqa: E402
-from .forest import ForestLayout, forest_for_outcome, forest_plot  # noqa: E402
+from .forest import ForestLayout, forest_for_outcome, forest_pages, forest_pages_for_outcome, forest_plot  # noqa: E402
 from .funnel import FunnelLayout, funnel_plot  # noqa: E402
 from .prisma import PrismaLayout, prisma_flow  # noqa: E402
 from .rob import RobLayout, rob_summary, rob_traffic_light  # noqa: E402
@@ -34,6 +34,8 @@ __all__ = [
     "alt_text",
     "cumulative_plot",
     "forest_for_outcome",
+    "forest_pages",
+    "forest_pages_for_outcome",
     "forest_plot",
     "funnel_plot",
     "leave_one_out_plot",

@@ -11,9 +11,10 @@ from matplotlib.figure import Figure
 from . import style
 from ._common import TextBox, new_figure, row_axes, text_boxes, text_width_in
 
-MARGIN_IN = 0.12
-GAP_IN = 0.2
-FOOTER_IN = 0.55
+MARGIN_IN = 0.1  # the pad a tight bounding box adds, so the saved width is the planned one
+GAP_IN = 0.12
+FOOTER_IN = 0.5
+TITLE_IN = 0.25
 LEGEND_IN = 0.24  # one line of legend under the axis label
 
 
@@ -45,12 +46,14 @@ def row_chart(
     reference: tuple[float, float, float] | None = None,
     null: float | None = None,
     title: str | None = None,
-    plot_width_in: float = 2.6,
+    width_in: float | None = None,
     legend: Sequence[tuple[str, str, str]] = (),
 ) -> RowChartLayout:
     """Rows: dicts with label, and optional bold, indent, est, lb, ub, colour, marker, cells (one per header).
 
-    `legend`: (label, marker, colour) entries, drawn in one line under the axis label."""
+    The chart is `width_in` wide (default the PDF text width); the plot takes what the label
+    and the columns leave. `legend`: (label, marker, colour) entries, drawn in one line under
+    the axis label."""
     fig = new_figure()
     kw = {"fontsize": style.FONT_SIZE}
     n = len(rows) + 1
@@ -62,14 +65,15 @@ def row_chart(
         text_width_in(fig, [r.get("cells", [""] * len(headers))[i] for r in rows] + [h], fontweight="bold", **kw)
         for i, h in enumerate(headers)
     ]
+    width = float(width_in or style.TEXT_WIDTH_IN)
     x_plot = MARGIN_IN + w_label + GAP_IN
     rights = []
-    x = x_plot + plot_width_in
-    for w in w_cols:
-        x += GAP_IN + w
-        rights.append(x)
-    width = x + MARGIN_IN
-    top = MARGIN_IN + (0.3 if title else 0.0)
+    x = width - MARGIN_IN
+    for w in reversed(w_cols):
+        rights.insert(0, x)
+        x -= w + GAP_IN
+    plot_width_in = max(x - x_plot, 0.5)
+    top = MARGIN_IN + (TITLE_IN if title else 0.0)
     footer = FOOTER_IN + (LEGEND_IN if legend else 0.0)
     height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=plot_width_in, width_in=width, top_in=top,
                               footer_in=footer, n_rows=n, xlim=xlim)
@@ -124,5 +128,5 @@ def row_chart(
         layout.legend = [{"label": lab, "marker": m, "colour": c} for lab, m, c in legend]
         layout.texts.extend(leg.get_texts())
     if title:
-        layout.texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.FONT_SIZE + 1, fontweight="bold"))
+        layout.texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.TITLE_SIZE, fontweight="bold"))
     return layout

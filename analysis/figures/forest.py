@@ -31,12 +31,23 @@ from ._common import (
     text_width_in,
 )
 
-MARGIN_IN = 0.12
-GAP_IN = 0.18
-PLOT_WIDTH_IN = 2.8
-FOOTER_IN = 0.78
+MARGIN_IN = 0.1  # the pad a tight bounding box adds, so the saved width is the planned one
+GAP_IN = 0.06  # between columns under one header
+GROUP_GAP_IN = 0.1  # before a column group (an arm) and after the study labels
+PLOT_GAP_IN = 0.1  # either side of the plot
+MIN_PLOT_IN = 0.8  # narrower than this, the compact layout drops the arms' means and SDs
+TITLE_IN = 0.25
+FOOTER_IN = 0.72  # tick labels, favours labels and the axis label
 ROB_COL_IN = 0.17
+ROB_DOT_PT2 = 80  # a judgement dot, big enough for its 7 pt symbol
+SUBGROUP_INDENT_IN = 0.08
 DIAMOND_HALF = 0.36  # half height of a diamond, in rows
+# Columns the compact layout keeps: the arms' sizes and event counts.
+COMPACT_KEEP = ("n1", "n2", "ai", "ci", "n")
+# Rows of one page-sized figure: what fits the PDF text block under a caption of about
+# four lines (0.8 in), with the title and the axis.
+CAPTION_IN = 0.8
+ROWS_PER_PAGE = int((style.TEXT_HEIGHT_IN - CAPTION_IN - MARGIN_IN - TITLE_IN - FOOTER_IN) / style.ROW_HEIGHT_IN)
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,9 @@ class ForestLayout:
     transform: Callable = identity
     texts: list = field(default_factory=list)  # the Text artists placed by the plot
     alt: str = ""
+    page: int = 1  # of `pages`, for a forest split over several figures
+    pages: int = 1
+    dropped_columns: list[str] = field(default_factory=list)  # left out by the compact layout
 
     def row_y(self, label: str, kind: str = "study") -> float:
         for r in self.rows:
@@ -331,41 +345,67 @@ def _cells(rows, cols, totals: dict, units: dict, unit_columns: set, decimals: d
 # ----------------------------------------------------------------------------- drawing
 
 
-def forest_plot(
+@dataclass
+class _Plan:
+    """Everything a forest figure shows, with its columns placed; pages are drawn from it."""
+
+    result: Any
+    rows: list[dict]
+    cols: list[tuple[str, str, str]]
+    col_cells: list[list[str]]
+    eff_text: list[str]
+    wt_text: list[str]
+    ci_head: str
+    rob_domains: list[str]
+    rob_map: dict
+    t: Callable
+    ratio: bool
+    measure: str
+    null: float | None
+    xlim: tuple[float, float]
+    ticks: list[float] | None
+    pooled: bool
+    subgroups: Any
+    higher_is_better: bool
+    favours: tuple[str, str]
+    xlabel: str
+    title: str | None
+    width: float = 0.0
+    x_label: float = 0.0
+    col_right: list[float] = field(default_factory=list)
+    w_cols: list[float] = field(default_factory=list)
+    x_plot: float = 0.0
+    plot_w: float = 0.0
+    x_eff_right: float = 0.0
+    x_wt_right: float = 0.0
+    x_rob: list[float] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _plan(
     result,
     *,
-    data: pd.DataFrame | None = None,
+    data=None,
     columns=None,
     subgroups=None,
-    rob: pd.DataFrame | None = None,
-    higher_is_better: bool = True,
-    favours: tuple[str, str] = ("Favours control", "Favours treatment"),
-    xlabel: str | None = None,
-    transform: Callable | None = None,
-    show_pi: bool = True,
-    title: str | None = None,
-    digits: int = 2,
-    null: float | None = 0.0,
-    totals: dict | None = None,
-    units: dict | None = None,
-    unit_columns: Sequence[str] = (),
-    decimals: dict | None = None,
-    show_test: bool = True,
-    footnotes: Sequence[str] = (),
-) -> tuple[Figure, ForestLayout]:
-    """Draw a forest plot of `result` (a PoolResult) and return the figure and its layout.
-
-    `data`/`columns` add arm-level columns (matched on a `label` column), each shown with one
-    number of decimals (`decimals` by column, else the most any of its values has, at most 2);
-    `totals` (column -> value, e.g. summed participants per arm) fills those columns in the
-    Total row; `units` (study label -> suffix, e.g. "%") is appended to that study's
-    `unit_columns`; `show_test=False` leaves out the test for overall effect (an exploratory
-    estimate); `footnotes` are printed under the notes.
-    `subgroups` (a SubgroupResult) groups the studies with a diamond per group;
-    `rob` (risk_of_bias rows with label or study, domain, judgement) adds coloured dots.
-    Ratio measures (RR, OR, ...) are drawn on the log scale with back-transformed ticks; with
-    a null the axis is symmetric about it.
-    """
+    rob=None,
+    higher_is_better=True,
+    favours=("Favours control", "Favours treatment"),
+    xlabel=None,
+    transform=None,
+    show_pi=True,
+    title=None,
+    digits=2,
+    null=0.0,
+    totals=None,
+    units=None,
+    unit_columns=(),
+    decimals=None,
+    show_test=True,
+    footnotes=(),
+    width_in=None,
+    compact_keep=COMPACT_KEEP,
+) -> _Plan:
     if subgroups is not None and result is None:
         result = _subgroup_parts(subgroups)[4]
     measure = str(get(result, "measure", default="GEN"))
@@ -383,8 +423,7 @@ def forest_plot(
 
     # ---- rows, top to bottom
     rows: list[dict] = []
-    has_groups_header = any(g for _, _, g in cols)
-    if has_groups_header:
+    if any(g for _, _, g in cols):
         rows.append({"kind": "header0", "label": ""})
     rows.append({"kind": "header", "label": "Study"})
     if subgroups is not None:
@@ -408,37 +447,19 @@ def forest_plot(
             rows.append({"kind": "total", "label": "Total"})
         rows.append({"kind": "note", "label": f"Not pooled: {get(result, 'reason', default='too few studies')}"})
     if subgroups is not None:
-        rows.append(
-            {
-                "kind": "note",
-                "label": f"Test for subgroup differences: Q = {fmt_num(qb, 2)}, df = {qb_df}, {fmt_p(qb_p)}",
-            }
-        )
+        rows.append({"kind": "note", "label": f"Test for subgroup differences: Q = {fmt_num(qb, 2)}, df = {qb_df}, {fmt_p(qb_p)}"})
     rows += [{"kind": "note", "label": str(n)} for n in footnotes]
-    for y, r in enumerate(rows):
-        r["y"] = float(y)
 
     # ---- risk-of-bias columns
     rob_domains: list[str] = []
     rob_map: dict[tuple[str, str], str] = {}
     if rob is not None and len(rob):
-        from .rob import domain_order, judgement_style
+        from .rob import domain_order
 
         key = "label" if "label" in rob.columns else "study"
         rob_domains = domain_order(rob["domain"])
         for k_, d_, j_ in zip(rob[key], rob["domain"], rob["judgement"]):
             rob_map[(str(k_), str(d_))] = j_
-
-    # ---- measure text, then lay columns out left to right in inches
-    fig = new_figure()
-    kw = {"fontsize": style.FONT_SIZE}
-    study_labels = [r["label"] for r in rows if r["kind"] in {"study", "group", "pooled", "subtotal", "pi", "header"}]
-    w_label = text_width_in(fig, study_labels, **kw) + 0.05
-    w_label = max(w_label, text_width_in(fig, [r["label"] for r in rows if r["kind"] in {"group", "pooled", "total", "header"}], fontweight="bold", **kw))
-    col_cells = _cells(rows, cols, totals or {}, units or {}, set(unit_columns), decimals or {})
-    w_cols = [text_width_in(fig, cells + [head], fontweight="bold", **kw) for cells, (_, head, _) in zip(col_cells, cols)]
-    notes = [r["label"] for r in rows if r["kind"] == "note"]
-    w_notes = text_width_in(fig, notes, fontsize=style.FONT_SIZE - 0.5)
 
     eff_text, wt_text = [], []
     for r in rows:
@@ -456,107 +477,151 @@ def forest_plot(
             wt_text.append("100.0%")
         else:
             wt_text.append("")
-    w_eff = text_width_in(fig, eff_text + [ci_head], fontweight="bold", **kw)
-    w_wt = text_width_in(fig, wt_text + ["Weight"], fontweight="bold", **kw)
-
-    x = MARGIN_IN
-    x_label = x
-    x += w_label
-    col_right = []
-    for w in w_cols:
-        x += GAP_IN + w
-        col_right.append(x)
-    x = max(x, MARGIN_IN + w_notes) + GAP_IN
-    x_plot = x
-    x += PLOT_WIDTH_IN + GAP_IN
-    x_eff_right = x + w_eff
-    x = x_eff_right + GAP_IN
-    x_wt_right = x + w_wt
-    x = x_wt_right
-    x_rob = []
-    if rob_domains:
-        x += GAP_IN / 2
-        for _ in rob_domains:
-            x_rob.append(x + ROB_COL_IN / 2)
-            x += ROB_COL_IN
-    width = x + MARGIN_IN
-
-    n = len(rows)
-    top = MARGIN_IN + (0.3 if title else 0.0)
     xlim, ticks = _xlim(rows, null, ratio)
-    height, ax, tr = row_axes(fig, left_in=x_plot, plot_width_in=PLOT_WIDTH_IN, width_in=width, top_in=top,
-                              footer_in=FOOTER_IN, n_rows=n, xlim=xlim)
+    plan = _Plan(result=result, rows=rows, cols=cols, col_cells=[], eff_text=eff_text, wt_text=wt_text,
+                 ci_head=ci_head, rob_domains=rob_domains, rob_map=rob_map, t=t, ratio=ratio, measure=measure,
+                 null=null, xlim=xlim, ticks=ticks, pooled=pooled, subgroups=subgroups,
+                 higher_is_better=higher_is_better, favours=favours,
+                 xlabel=xlabel or (f"{measure_name(measure)} (log scale)" if ratio else measure_name(measure)),
+                 title=title)
+    cells = _cells(rows, cols, totals or {}, units or {}, set(unit_columns), decimals or {})
+    width = float(width_in or style.TEXT_WIDTH_IN)
+    _place(plan, cols, cells, width)
+    if plan.plot_w < MIN_PLOT_IN and any(name not in compact_keep for name, _, _ in cols):
+        # too wide for the page: the compact layout keeps only the arms' sizes (or counts)
+        keep = [i for i, (name, _, _) in enumerate(cols) if name in compact_keep]
+        plan.dropped = [cols[i][0] for i in range(len(cols)) if i not in keep]
+        heads = list(dict.fromkeys(cols[i][1] for i in range(len(cols)) if i not in keep))
+        rows.append({"kind": "note", "label": f"Left out to fit the page: the {' and '.join(heads)} columns."})
+        eff_text.append("")
+        wt_text.append("")
+        cells = [col + [""] for col in cells]
+        _place(plan, [cols[i] for i in keep], [cells[i] for i in keep], width)
+    return plan
+
+
+def _place(plan: _Plan, cols, cells, width: float) -> None:
+    """Lay the columns out left to right in inches; the plot takes the width left over."""
+    fig = new_figure()
+    kw = {"fontsize": style.FONT_SIZE}
+    bold = dict(fontweight="bold", **kw)
+    rows = plan.rows
+    indent = SUBGROUP_INDENT_IN if plan.subgroups is not None else 0.0
+    w_label = max(text_width_in(fig, [r["label"] for r in rows if r["kind"] == "study"], **kw) + indent,
+                  text_width_in(fig, ["Study"], **bold))
+    w_cols = [text_width_in(fig, [c for c in col if c] + [head], **bold) for col, (_, head, _) in zip(cells, cols)]
+    gaps = [GAP_IN if i and cols[i][2] == cols[i - 1][2] else GROUP_GAP_IN for i in range(len(cols))]
+    # Rows without study data (Total, subgroup, prediction interval) may run into the data
+    # columns they leave empty, up to their first filled cell or the plot.
+    offsets, x = [], 0.0
+    for g, w in zip(gaps, w_cols):
+        offsets.append(x + g)  # left edge of each column's widest text, from the label column's right
+        x += g + w
+    room_to_plot = x + PLOT_GAP_IN
+    for i, r in enumerate(rows):
+        if r["kind"] not in {"group", "pooled", "subtotal", "pi", "total"}:
+            continue
+        filled = [offsets[c] for c in range(len(cols)) if cells[c][i]]
+        room = (min(filled) - GAP_IN) if filled else room_to_plot - GAP_IN
+        need = text_width_in(fig, [r["label"]], **(bold if r["kind"] in {"group", "pooled", "total"} else kw))
+        w_label = max(w_label, need - room)
+    w_eff = text_width_in(fig, [s for s in plan.eff_text if s] + [plan.ci_head], **bold)
+    w_wt = text_width_in(fig, [s for s in plan.wt_text if s] + ["Weight"], **bold)
+    w_rob = (GAP_IN / 2 + ROB_COL_IN * len(plan.rob_domains)) if plan.rob_domains else 0.0
+
+    plan.width, plan.x_label = width, MARGIN_IN
+    x = MARGIN_IN + w_label
+    plan.col_right = []
+    for g, w in zip(gaps, w_cols):
+        x += g + w
+        plan.col_right.append(x)
+    plan.x_plot = x + PLOT_GAP_IN
+    right = width - MARGIN_IN - w_rob
+    plan.x_wt_right = right
+    plan.x_eff_right = right - w_wt - GAP_IN
+    plan.plot_w = plan.x_eff_right - w_eff - PLOT_GAP_IN - plan.x_plot
+    plan.x_rob = [right + GAP_IN / 2 + ROB_COL_IN * (i + 0.5) for i in range(len(plan.rob_domains))]
+    plan.cols, plan.col_cells, plan.w_cols = list(cols), list(cells), w_cols
+
+
+def _draw(plan: _Plan, rows: list[dict], *, title: str | None, alt: str) -> tuple[Figure, ForestLayout]:
+    """One figure of `rows` (a slice of plan.rows, headers included), at the plan's geometry."""
+    rows = [dict(r, y=float(y)) for y, r in enumerate(rows)]
+    fig = new_figure()
+    width, xlim, t = plan.width, plan.xlim, plan.t
+    top = MARGIN_IN + (TITLE_IN if title else 0.0)
+    height, ax, tr = row_axes(fig, left_in=plan.x_plot, plot_width_in=max(plan.plot_w, 0.1), width_in=width, top_in=top,
+                              footer_in=FOOTER_IN, n_rows=len(rows), xlim=xlim)
     layout = ForestLayout(fig=fig, ax=ax, xlim=xlim, transform=t)
     texts = layout.texts
+    cols, col_right, col_cells = plan.cols, plan.col_right, plan.col_cells
 
     def put(xin, y, s, ha="left", **extra):
         if not s:
             return None
-        txt = ax.text(xin / width, y, s, transform=tr, ha=ha, va="center", fontsize=extra.pop("fontsize", style.FONT_SIZE), **extra)
+        txt = ax.text(xin / width, y, s, transform=tr, ha=ha, va="center", fontsize=style.FONT_SIZE, **extra)
         texts.append(txt)
         return txt
 
     # ---- axis: ticks back-transformed for ratios
-    first_body = next(r["y"] for r in rows if r["kind"] not in {"header0", "header"})
-    last_body = max(r["y"] for r in rows if r["kind"] in {"study", "pooled", "subtotal", "pi"})
+    body = [r["y"] for r in rows if r["kind"] in {"study", "pooled", "subtotal", "pi"}]
     ax.spines["bottom"].set_bounds(*xlim)
-    if ticks is not None:
-        ax.set_xticks(ticks, [_tick_label(t(v) if ratio else v, ratio) for v in ticks])
-    elif ratio:
+    if plan.ticks is not None:
+        ax.set_xticks(plan.ticks, [_tick_label(t(v) if plan.ratio else v, plan.ratio) for v in plan.ticks])
+    elif plan.ratio:
         tv = nice_ratio_ticks(*xlim)
         ax.set_xticks([math.log(v) for v in tv], [fmt_tick(v) for v in tv])
     else:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    if null is not None and xlim[0] <= null <= xlim[1]:
-        ax.plot([null, null], [first_body - 0.5, last_body + 0.5], color=style.INK, lw=0.6, zorder=1)
-    xl = xlabel or (f"{measure_name(measure)} (log scale)" if ratio else measure_name(measure))
-    ax.set_xlabel(xl, labelpad=17)
+    null = plan.null
+    if null is not None and xlim[0] <= null <= xlim[1] and body:
+        ax.plot([null, null], [min(body) - 0.5, max(body) + 0.5], color=style.INK, lw=0.6, zorder=1)
+    ax.set_xlabel(plan.xlabel, labelpad=15)
     # favours labels sit between the tick labels and the axis label, either side of the null line
-    left_fav, right_fav = (favours[0], favours[1]) if higher_is_better else (favours[1], favours[0])
+    left_fav, right_fav = plan.favours if plan.higher_is_better else plan.favours[::-1]
     fav_x = null if (null is not None and xlim[0] <= null <= xlim[1]) else sum(xlim) / 2
-    fav_kw = dict(xycoords=("data", "axes fraction"), textcoords="offset points", va="top", fontsize=style.FONT_SIZE - 0.5, color=style.MUTED)
-    texts.append(ax.annotate(f"\u2190 {left_fav}", (fav_x, 0), xytext=(-4, -21), ha="right", **fav_kw))
-    texts.append(ax.annotate(f"{right_fav} \u2192", (fav_x, 0), xytext=(4, -21), ha="left", **fav_kw))
+    fav_kw = dict(xycoords=("data", "axes fraction"), textcoords="offset points", va="top", fontsize=style.FONT_SIZE, color=style.MUTED)
+    texts.append(ax.annotate(f"\u2190 {left_fav}", (fav_x, 0), xytext=(-4, -18), ha="right", **fav_kw))
+    texts.append(ax.annotate(f"{right_fav} \u2192", (fav_x, 0), xytext=(4, -18), ha="left", **fav_kw))
 
     # ---- header rows
     for r in rows:
+        y = r["y"]
         if r["kind"] == "header":
-            y = r["y"]
-            put(x_label, y, "Study", fontweight="bold")
+            put(plan.x_label, y, "Study", fontweight="bold")
             for (name, head, _), right in zip(cols, col_right):
                 put(right, y, head, ha="right", fontweight="bold")
-            put(x_eff_right, y, ci_head, ha="right", fontweight="bold")
-            put(x_wt_right, y, "Weight", ha="right", fontweight="bold")
-            for d, xr in zip(rob_domains, x_rob):
-                put(xr, y, _rob_short(d, rob_domains), ha="center", fontweight="bold", fontsize=style.FONT_SIZE - 1)
+            put(plan.x_eff_right, y, plan.ci_head, ha="right", fontweight="bold")
+            put(plan.x_wt_right, y, "Weight", ha="right", fontweight="bold")
+            for d, xr in zip(plan.rob_domains, plan.x_rob):
+                put(xr, y, _rob_short(d, plan.rob_domains), ha="center", fontweight="bold")
         if r["kind"] == "header0":
             groups: dict[str, list[float]] = {}
-            for (name, head, g), right, w in zip(cols, col_right, w_cols):
+            for (name, head, g), right, w in zip(cols, col_right, plan.w_cols):
                 if g:
                     groups.setdefault(g, []).extend([right - w, right])
             for g, xs in groups.items():
-                put((min(xs) + max(xs)) / 2, r["y"], g, ha="center", fontweight="bold")
-                fig.add_artist(
-                    _hline(fig, min(xs) / width, max(xs) / width, r["y"] + 0.42, tr)
-                )
+                put((min(xs) + max(xs)) / 2, y, g, ha="center", fontweight="bold")
+                fig.add_artist(_hline(fig, min(xs) / width, max(xs) / width, y + 0.42, tr))
 
     # ---- body
-    wmax = max((r["weight"] for r in rows if r["kind"] == "study" and r["weight"] is not None), default=None)
+    wmax = max((r["weight"] for r in plan.rows if r["kind"] == "study" and r["weight"] is not None), default=None)
     side_max_pt = 0.82 * style.ROW_HEIGHT_IN * 72
-    for i, r in enumerate(rows):
-        y, kind = r["y"], r["kind"]
+    indent = SUBGROUP_INDENT_IN if plan.subgroups is not None else 0.0
+    for r in rows:
+        y, kind, i = r["y"], r["kind"], r["index"]
         if kind == "group":
-            put(x_label, y, r["label"], fontweight="bold")
+            put(plan.x_label, y, r["label"], fontweight="bold")
         elif kind == "study":
-            put(x_label + 0.08 * (subgroups is not None), y, r["label"])
-            for (name, _, _), right, cells in zip(cols, col_right, col_cells):
+            put(plan.x_label + indent, y, r["label"])
+            for right, cells in zip(col_right, col_cells):
                 put(right, y, cells[i], ha="right")
             if not np.isfinite(r["est"]):
                 # e.g. a double-zero table Mantel-Haenszel drops: listed, nothing drawn
-                put(x_eff_right, y, eff_text[i], ha="right", color=style.MUTED)
-                put(x_wt_right, y, wt_text[i], ha="right")
+                put(plan.x_eff_right, y, plan.eff_text[i], ha="right", color=style.MUTED)
+                put(plan.x_wt_right, y, plan.wt_text[i], ha="right")
                 layout.rows.append({"kind": kind, "label": r["label"], "y": y})
                 continue
             lo, hi = max(r["lb"], xlim[0]), min(r["ub"], xlim[1])
@@ -566,7 +631,7 @@ def forest_plot(
                 if cond:
                     ax.plot([edge], [y], marker=marker, ms=3.5, color=style.INK, mew=0, zorder=3, clip_on=False)
                     layout.arrows.append({"label": r["label"], "y": y, "side": side})
-            if not pooled:  # no weights without pooling: every study gets the same square
+            if not plan.pooled:  # no weights without pooling: every study gets the same square
                 area = 0.5 * side_max_pt**2
                 ax.scatter([r["est"]], [y], s=[area], marker="s", color=style.STUDY_COLOUR, linewidths=0, zorder=4)
                 layout.squares.append({"label": r["label"], "x": r["est"], "y": y, "weight": None, "area_pt2": area})
@@ -574,47 +639,132 @@ def forest_plot(
                 area = (r["weight"] / wmax) * side_max_pt**2
                 ax.scatter([r["est"]], [y], s=[area], marker="s", color=style.STUDY_COLOUR, linewidths=0, zorder=4)
                 layout.squares.append({"label": r["label"], "x": r["est"], "y": y, "weight": r["weight"], "area_pt2": area})
-            put(x_eff_right, y, eff_text[i], ha="right")
-            put(x_wt_right, y, wt_text[i], ha="right")
-            for d, xr in zip(rob_domains, x_rob):
-                j = rob_map.get((r["label"], d))
-                if j is not None:
-                    colour, symbol = judgement_style(j)
-                    ax.scatter([xr / width], [y], s=60, color=colour, transform=tr, clip_on=False, zorder=4, linewidths=0)
-                    put(xr, y, symbol, ha="center", fontsize=style.FONT_SIZE - 1.5, color="white", fontweight="bold")
+            put(plan.x_eff_right, y, plan.eff_text[i], ha="right")
+            put(plan.x_wt_right, y, plan.wt_text[i], ha="right")
+            if plan.rob_domains:
+                from .rob import judgement_style
+
+                for d, xr in zip(plan.rob_domains, plan.x_rob):
+                    j = plan.rob_map.get((r["label"], d))
+                    if j is not None:
+                        colour, symbol = judgement_style(j)
+                        ax.scatter([xr / width], [y], s=ROB_DOT_PT2, color=colour, transform=tr, clip_on=False, zorder=4, linewidths=0)
+                        put(xr, y, symbol, ha="center", color="white", fontweight="bold")
         elif kind == "total":
-            put(x_label, y, r["label"], fontweight="bold")
+            put(plan.x_label, y, r["label"], fontweight="bold")
             for right, cells in zip(col_right, col_cells):
                 put(right, y, cells[i], ha="right", fontweight="bold")
         elif kind in {"pooled", "subtotal"}:
             bold = {"fontweight": "bold"} if kind == "pooled" else {}
-            put(x_label, y, r["label"], **bold)
+            put(plan.x_label, y, r["label"], **bold)
             for right, cells in zip(col_right, col_cells):
                 put(right, y, cells[i], ha="right", **bold)
             verts = np.array([[r["lb"], y], [r["est"], y - DIAMOND_HALF], [r["ub"], y], [r["est"], y + DIAMOND_HALF]])
             colour = style.POOLED_COLOUR if kind == "pooled" else style.SUBGROUP_COLOUR
             ax.add_patch(Polygon(verts, closed=True, facecolor=colour, edgecolor=colour, lw=0.6, zorder=4))
             layout.diamonds.append({"label": r["label"], "kind": kind, "vertices": verts})
-            put(x_eff_right, y, eff_text[i], ha="right", **bold)
-            put(x_wt_right, y, wt_text[i], ha="right", **bold)
+            put(plan.x_eff_right, y, plan.eff_text[i], ha="right", **bold)
+            put(plan.x_wt_right, y, plan.wt_text[i], ha="right", **bold)
         elif kind == "pi":
-            put(x_label, y, r["label"], color=style.PI_COLOUR)
+            put(plan.x_label, y, r["label"], color=style.PI_COLOUR)
             ax.plot([r["lb"], r["ub"]], [y, y], color=style.PI_COLOUR, lw=1.4, zorder=3)
             ax.plot([r["lb"], r["lb"]], [y - 0.22, y + 0.22], color=style.PI_COLOUR, lw=1.0)
             ax.plot([r["ub"], r["ub"]], [y - 0.22, y + 0.22], color=style.PI_COLOUR, lw=1.0)
             layout.pi = (r["lb"], r["ub"], y)
-            put(x_eff_right, y, eff_text[i], ha="right", color=style.PI_COLOUR)
+            put(plan.x_eff_right, y, plan.eff_text[i], ha="right", color=style.PI_COLOUR)
         elif kind == "note":
-            put(x_label, y, r["label"], fontsize=style.FONT_SIZE - 0.5, color=style.MUTED)
+            put(plan.x_label, y, r["label"], color=style.MUTED)
         layout.rows.append({"kind": kind, "label": r["label"], "y": y})
 
     if title:
-        texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top", fontsize=style.FONT_SIZE + 1, fontweight="bold"))
+        texts.append(fig.text(MARGIN_IN / width, 1 - MARGIN_IN / height, title, ha="left", va="top",
+                              fontsize=style.TITLE_SIZE, fontweight="bold"))
+    layout.dropped_columns = list(plan.dropped)
+    layout.alt = alt
+    return fig, layout
 
+
+def forest_plot(result, **kwargs) -> tuple[Figure, ForestLayout]:
+    """Draw a forest plot of `result` (a PoolResult) and return the figure and its layout.
+
+    Keyword arguments:
+    `data`/`columns` add arm-level columns (matched on a `label` column), each shown with one
+    number of decimals (`decimals` by column, else the most any of its values has, at most 2);
+    `totals` (column -> value, e.g. summed participants per arm) fills those columns in the
+    Total row; `units` (study label -> suffix, e.g. "%") is appended to that study's
+    `unit_columns`; `show_test=False` leaves out the test for overall effect (an exploratory
+    estimate); `footnotes` are printed under the notes.
+    `subgroups` (a SubgroupResult) groups the studies with a diamond per group;
+    `rob` (risk_of_bias rows with label or study, domain, judgement) adds coloured dots.
+    Ratio measures (RR, OR, ...) are drawn on the log scale with back-transformed ticks; with
+    a `null` (default 0) the axis is symmetric about it.
+    The figure is `width_in` wide (default the PDF text width); when the columns leave the plot
+    less than MIN_PLOT_IN, only the `compact_keep` columns (the arms' sizes) are kept.
+    """
+    plan = _plan(result, **kwargs)
+    for i, r in enumerate(plan.rows):
+        r["index"] = i
     from .alt import forest_alt
 
-    layout.alt = forest_alt(result, rows, t, ratio, subgroups=subgroups)
-    return fig, layout
+    alt = forest_alt(plan.result, plan.rows, plan.t, plan.ratio, subgroups=plan.subgroups)
+    return _draw(plan, plan.rows, title=plan.title, alt=alt)
+
+
+def forest_pages(result, *, rows_per_page: int | None = None, **kwargs) -> list[tuple[Figure, ForestLayout]]:
+    """The forest plot of `result` as page-sized figures of at most `rows_per_page` rows each
+    (default ROWS_PER_PAGE, what fits the PDF text block under a caption).
+
+    Every page repeats the column headers and the axis, at the same scale and column
+    positions; the studies run on in order, and the last page carries the Total row, the
+    diamond, the prediction interval and the notes. One page when everything fits. Takes
+    the keyword arguments of forest_plot.
+    """
+    limit = int(rows_per_page or ROWS_PER_PAGE)
+    plan = _plan(result, **kwargs)
+    for i, r in enumerate(plan.rows):
+        r["index"] = i
+    head = [r for r in plan.rows if r["kind"] in {"header0", "header"}]
+    rest = [r for r in plan.rows if r["kind"] not in {"header0", "header"}]
+    # the tail: the overall Total (or, with nothing pooled, the notes after the last study),
+    # with the blank row before it
+    kinds = [r["kind"] for r in rest]
+    cut = next((j for j, k in enumerate(kinds) if k in {"pooled", "total"}), None)
+    if cut is None:
+        cut = max(j for j, k in enumerate(kinds) if k in {"study", "subtotal", "group"}) + 1
+    while cut > 0 and kinds[cut - 1] == "blank":
+        cut -= 1
+    body, tail = rest[:cut], rest[cut:]
+    room = limit - len(head)
+    if room < len(tail) or room < 1:
+        raise ValueError(f"rows_per_page = {limit} leaves no room for the {len(tail)} closing rows and a study under the header")
+    # as few pages as hold the rows, the studies spread evenly over them, the last page
+    # keeping room for the tail
+    n = len(body)
+    count = max(1, math.ceil((n + len(tail)) / room))
+    while True:
+        per = math.ceil(n / count) if n else 0
+        if per <= room and n - per * (count - 1) + len(tail) <= room:
+            break
+        count += 1
+    chunks = [body[i * per:(i + 1) * per] for i in range(count - 1)] + [body[per * (count - 1):] + tail]
+    from .alt import forest_alt
+
+    alt = forest_alt(plan.result, plan.rows, plan.t, plan.ratio, subgroups=plan.subgroups)
+    pages = []
+    for n, chunk in enumerate(chunks, 1):
+        while chunk and chunk[0]["kind"] == "blank":
+            chunk = chunk[1:]  # a page never opens on a blank row
+        many = len(chunks) > 1
+        title = plan.title
+        if many:
+            title = f"{plan.title or 'Forest plot'} ({n} of {len(chunks)})"
+        page_alt = alt if not many else f"{alt} Page {n} of {len(chunks)}: " + (
+            f"studies {chunk[0]['label']} to {[r for r in chunk if r['kind'] == 'study'][-1]['label']}."
+            if any(r["kind"] == "study" for r in chunk) else "the pooled estimate and notes.")
+        fig, layout = _draw(plan, head + chunk, title=title, alt=page_alt)
+        layout.page, layout.pages = n, len(chunks)
+        pages.append((fig, layout))
+    return pages
 
 
 def _rob_short(domain: str, domains: list[str]) -> str:
@@ -651,10 +801,8 @@ FORM_UNITS = {"percent_change": "%"}
 UNIT_NOTES = {"%": "Values marked % are percent changes from baseline."}
 
 
-def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
-    """Forest plot of one `analysis.review.synthesis.OutcomeAnalysis`: its pooled result, arm
-    columns with each study's unit, the summed arm sizes in the Total row, the direction, and
-    no test for overall effect when the plan marks the analysis exploratory."""
+def _outcome_args(analysis, columns, kwargs) -> tuple[Any, dict]:
+    """The result and forest_plot arguments for one OutcomeAnalysis."""
     result = getattr(analysis, "result", None)
     effects = getattr(analysis, "effects", None)
     if result is None:
@@ -684,4 +832,20 @@ def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, For
     kwargs.setdefault("show_test", not bool(getattr(analysis, "exploratory", False)))
     kwargs.setdefault("higher_is_better", bool(getattr(analysis, "higher_is_better", True)))
     kwargs.setdefault("title", getattr(analysis, "label", None))
-    return forest_plot(result, data=effects if columns else None, columns=columns, **kwargs)
+    kwargs.update(data=effects if columns else None, columns=columns)
+    return result, kwargs
+
+
+def forest_for_outcome(analysis, *, columns=None, **kwargs) -> tuple[Figure, ForestLayout]:
+    """Forest plot of one `analysis.review.synthesis.OutcomeAnalysis`: its pooled result, arm
+    columns with each study's unit, the summed arm sizes in the Total row, the direction, and
+    no test for overall effect when the plan marks the analysis exploratory."""
+    result, kwargs = _outcome_args(analysis, columns, kwargs)
+    return forest_plot(result, **kwargs)
+
+
+def forest_pages_for_outcome(analysis, *, rows_per_page: int | None = None, columns=None,
+                             **kwargs) -> list[tuple[Figure, ForestLayout]]:
+    """forest_for_outcome as page-sized figures (see forest_pages)."""
+    result, kwargs = _outcome_args(analysis, columns, kwargs)
+    return forest_pages(result, rows_per_page=rows_per_page, **kwargs)

@@ -20,6 +20,11 @@ CONTOURS = ((0.10, 1.6448536269514722, "#eeeeee"), (0.05, 1.959963984540054, "#d
 Z95 = 1.959963984540054
 
 
+FUNNEL_HEIGHT_IN = 3.2
+AXIS_LEFT_IN = 0.55  # tick labels and the axis label
+AXIS_BOTTOM_IN = 0.45
+LEGEND_IN = 1.75  # room right of the axes for the legend
+
 @dataclass
 class FunnelLayout:
     fig: Figure
@@ -89,8 +94,12 @@ def funnel_plot(
 
     se_max = float(max(np.max(se), np.max(f_se) if len(f_se) else 0.0)) * 1.08
     fig = new_figure()
-    fig.set_size_inches(6.4, 3.9)
-    ax = fig.add_axes((0.1, 0.14, 0.6, 0.76 if title else 0.82))
+    # the PDF text width; the legend takes the right-hand LEGEND_IN
+    width, height = style.TEXT_WIDTH_IN, FUNNEL_HEIGHT_IN
+    top = 0.35 if title else 0.12
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes((AXIS_LEFT_IN / width, AXIS_BOTTOM_IN / height, (width - AXIS_LEFT_IN - LEGEND_IN) / width,
+                       (height - AXIS_BOTTOM_IN - top) / height))
     s_grid = np.array([0.0, se_max])
     z_out = CONTOURS[-1][1] if contours else 0.0
     xs = np.concatenate([yi, f_yi, [est, null]])
@@ -139,9 +148,9 @@ def funnel_plot(
     ax.set_ylabel("Standard error")
     for s in ("top", "right"):
         ax.spines[s].set_visible(False)
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(1.0, 0.0), fontsize=style.FONT_SIZE - 1)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(1.0, 0.0), fontsize=style.FONT_SIZE, borderaxespad=0.3)
     if title:
-        ax.set_title(title, loc="left", fontweight="bold")
+        ax.set_title(title, loc="left", fontweight="bold", fontsize=style.TITLE_SIZE)
     layout = FunnelLayout(
         fig=fig, ax=ax, observed=np.column_stack([yi, se]), filled=np.column_stack([f_yi, f_se]) if len(f_yi) else np.empty((0, 2)),
         pooled_x=est, adjusted_x=adj_x, se_max=se_max, transform=t,

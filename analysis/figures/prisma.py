@@ -247,9 +247,9 @@ def prisma_flow(counts: pd.DataFrame, *, search=None, width_in: float | None = N
         x += col_w
 
     fig = new_figure()
-    # IPython's inline display skips a figure without axes, so the boxes sit on an
-    # invisible full-size one.
-    fig.add_axes((0, 0, 1, 1)).set_axis_off()
+    # IPython's inline display skips a figure without axes, so the figure holds an invisible
+    # one, a speck in its middle so that a tight bounding box is set by the boxes alone.
+    fig.add_axes((0.5, 0.5, 1e-4, 1e-4)).set_axis_off()
     kw = {"fontsize": style.FONT_SIZE}
     line_in = style.FONT_SIZE * LINESPACING / 72
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.transforms import Affine2D
 
 from . import style
 from ._common import NothingToDraw, new_figure, text_width_in
@@ -103,15 +104,16 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
     fig = new_figure()
     kw = {"fontsize": style.FONT_SIZE}
     w_study = text_width_in(fig, [str(s) for s in frame[key]], **kw) + 0.2
-    cell = 0.32
     panels = []
     for tl in tools:
         sub = frame[frame["tool"] == tl]
         panels.append((tl, sub, list(dict.fromkeys(sub[key].astype(str))), domain_order(sub["domain"])))
     max_dom = max(len(p[3]) for p in panels)
-    w_dom_names = text_width_in(fig, [f"D{i+1}: {d}" for p in panels for i, d in enumerate(p[3])], fontsize=style.FONT_SIZE - 0.5)
-    w_judg = text_width_in(fig, [JUDGEMENTS[j][2] for j in JUDGEMENTS], fontsize=style.FONT_SIZE - 0.5) + 0.7
-    width = max(w_study + max_dom * cell + 0.4, w_dom_names + w_judg + 0.5)
+    # at most the PDF text width: many domains get smaller cells
+    cell = min(0.32, (style.TEXT_WIDTH_IN - w_study - 0.4) / max_dom)
+    w_dom_names = text_width_in(fig, [f"D{i+1}: {d}" for p in panels for i, d in enumerate(p[3])], fontsize=style.FONT_SIZE)
+    w_judg = text_width_in(fig, [JUDGEMENTS[j][2] for j in JUDGEMENTS], fontsize=style.FONT_SIZE) + 0.7
+    width = min(max(w_study + max_dom * cell + 0.4, w_dom_names + w_judg + 0.5), style.TEXT_WIDTH_IN)
     # key lines under each grid: the domain names, or the judgement legend if longer
     heights = [0.5 + len(p[2]) * cell + 0.25 + max(len(p[3]) - 1, len(ORDER.get(p[0], JUDGEMENTS)) + 1) * 0.15 + 0.1 for p in panels]
     height = sum(heights)
@@ -129,7 +131,7 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
         ax.tick_params(length=0)
         for s in ax.spines.values():
             s.set_visible(False)
-        ax.set_title(tl, loc="left", fontsize=style.FONT_SIZE + 0.5, fontweight="bold", pad=18)
+        ax.set_title(tl, loc="left", fontsize=style.TITLE_SIZE, fontweight="bold", pad=18)
         for st, d, j in zip(sub[key].astype(str), sub["domain"].astype(str), sub["_j"]):
             x, y = domains.index(d), studies.index(st)
             colour, symbol, _ = JUDGEMENTS[j]
@@ -142,10 +144,10 @@ def rob_traffic_light(rob: pd.DataFrame, *, tool: str | None = None) -> tuple[Fi
         for i, d in enumerate(domains):
             if d.lower().startswith("overall"):
                 continue
-            layout.texts.append(fig.text(0.1 / width, y0 - i * 0.15 / height, f"D{i+1}: {d}", fontsize=style.FONT_SIZE - 0.5, va="top"))
+            layout.texts.append(fig.text(0.1 / width, y0 - i * 0.15 / height, f"D{i+1}: {d}", fontsize=style.FONT_SIZE, va="top"))
         present = [j for j in ORDER.get(tl, list(JUDGEMENTS)) if j in set(sub["_j"])] or sorted(set(sub["_j"]))
         handles = [Patch(facecolor=JUDGEMENTS[j][0], label=f"{JUDGEMENTS[j][1]}  {JUDGEMENTS[j][2]}") for j in present]
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1 - 0.05 / width, y0 + 0.02 / height), fontsize=style.FONT_SIZE - 0.5, title="Judgement", title_fontsize=style.FONT_SIZE - 0.5, alignment="left")
+        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(1 - 0.05 / width, y0 + 0.02 / height), fontsize=style.FONT_SIZE, title="Judgement", title_fontsize=style.FONT_SIZE, alignment="left")
         top -= h
     n_st = frame[key].nunique()
     layout.alt = (
@@ -173,10 +175,10 @@ def rob_summary(rob: pd.DataFrame, *, weights: dict | None = None, tool: str | N
     fig = new_figure()
     doms_all = [(tl, domain_order(frame[frame["tool"] == tl]["domain"])) for tl in tools]
     w_names = text_width_in(fig, [d for _, ds in doms_all for d in ds], fontsize=style.FONT_SIZE) + 0.25
-    bar_w = 3.6
+    width = style.TEXT_WIDTH_IN
+    bar_w = max(width - w_names - 0.3, 1.5)
     bar_h = 0.26
     heights = [0.45 + len(ds) * bar_h + 0.6 for _, ds in doms_all]
-    width = w_names + bar_w + 0.3
     height = sum(heights)
     fig.set_size_inches(width, height)
     layout = RobLayout(fig=fig, tools=tools)
@@ -208,11 +210,13 @@ def rob_summary(rob: pd.DataFrame, *, weights: dict | None = None, tool: str | N
             ax.spines[s].set_visible(False)
         ax.tick_params(axis="y", length=0)
         what = "weight" if weights else "studies"
-        ax.set_title(f"{tl} (share of {what})", loc="left", fontsize=style.FONT_SIZE + 0.5, fontweight="bold")
+        ax.set_title(f"{tl} (share of {what})", loc="left", fontsize=style.TITLE_SIZE, fontweight="bold")
         handles = [Patch(facecolor=JUDGEMENTS[j][0], label=JUDGEMENTS[j][2]) for j in order]
         # placed in inches below the axis so it keeps its distance whatever the panel height
         bottom_in = top - 0.45 - len(domains) * bar_h
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(w_names + bar_w / 2, bottom_in - 0.27), bbox_transform=fig.dpi_scale_trans, ncols=len(handles), fontsize=style.FONT_SIZE - 0.5, handlelength=1.0, columnspacing=1.0)
+        # in inches through the figure transform, so a tight bounding box moves it with the bars
+        inch = Affine2D().scale(1 / width, 1 / height) + fig.transFigure
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(w_names + bar_w / 2, bottom_in - 0.27), bbox_transform=inch, ncols=len(handles), fontsize=style.FONT_SIZE, handlelength=1.0, columnspacing=1.0)
         top -= h
     layout.alt = (
         f"Risk-of-bias summary ({', '.join(tools)}): for each domain a bar split by judgement, as a share of "

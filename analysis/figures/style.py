@@ -10,15 +10,19 @@ import os
 
 import matplotlib
 
-FONT_SIZE = 8.0
+# Every text of a figure is at least this size as printed (figures are drawn at the size
+# they are printed); titles are a point larger.
+FONT_SIZE = 7.0
+TITLE_SIZE = 8.0
 # Width of the PDF's text block, which every figure is drawn to fill at most, so no scaling
 # shrinks its text: A4 (8.27 in) less the 1.25 in side margins of the Typst page (pandoc's
 # and Quarto's Typst templates; _quarto.yml sets papersize a4 and no margin). The HTML
 # column (analysis/render/style.css, 43.5 rem = 7.25 in at 16 px) is wider.
 TEXT_WIDTH_IN = 8.27 - 2 * 1.25
-# Height of one forest-plot row, in inches: a little more than two text heights
-# so adjacent rows never touch at FONT_SIZE.
-ROW_HEIGHT_IN = 0.21
+TEXT_HEIGHT_IN = 11.69 - 2 * 1.25  # the same margins top and bottom
+# Height of one forest-plot row, in inches: about twice the text height at FONT_SIZE,
+# so adjacent rows never touch.
+ROW_HEIGHT_IN = 0.19
 
 INK = "#1a1a1a"
 MUTED = "#6b6b6b"
@@ -35,13 +39,13 @@ SVG_HASHSALT = "review-toolkit"
 RC = {
     "font.family": "DejaVu Sans",
     "font.size": FONT_SIZE,
-    "axes.titlesize": FONT_SIZE + 1,
+    "axes.titlesize": TITLE_SIZE,
     "axes.labelsize": FONT_SIZE,
     "axes.linewidth": 0.6,
     "axes.edgecolor": INK,
     "axes.labelcolor": INK,
-    "xtick.labelsize": FONT_SIZE - 0.5,
-    "ytick.labelsize": FONT_SIZE - 0.5,
+    "xtick.labelsize": FONT_SIZE,
+    "ytick.labelsize": FONT_SIZE,
     "xtick.major.width": 0.6,
     "ytick.major.width": 0.6,
     "xtick.color": INK,
@@ -60,7 +64,7 @@ RC = {
     "text.usetex": False,
     "mathtext.fontset": "dejavusans",
     "axes.unicode_minus": True,
-    "legend.fontsize": FONT_SIZE - 0.5,
+    "legend.fontsize": FONT_SIZE,
     "legend.frameon": False,
 }
 

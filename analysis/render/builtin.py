@@ -6,7 +6,6 @@ import base64
 import hashlib
 import os
 import re
-import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -412,15 +411,20 @@ class Builder:
             stem = f"{label or 'cell-' + str(cell.index)}" + (f"-{n}" if len(images) > 1 else "")
             figdir = self.build / "figures"
             figdir.mkdir(exist_ok=True)
-            if fmt == "html" and "svg" in img:
+            # Each figure at the size it was drawn: vector (SVG in HTML, PDF in Typst, its text
+            # kept as text) unless fig-format asks for a raster; Typst shrinks only a figure
+            # wider than the text, and a PNG's natural size comes from its resolution.
+            raster = str(self.cfg[fmt].get("fig-format") or "").lower() in ("png", "retina", "jpeg")
+            attrs = ""
+            if fmt == "html" and img.get("svg") and not raster:
                 path = figdir / f"{stem}.svg"
                 path.write_text(img["svg"], encoding="utf-8")
-                attrs = ""
+            elif fmt == "typst" and img.get("pdf") and not raster:
+                path = figdir / f"{stem}.pdf"
+                path.write_bytes(img["pdf"])
             else:
                 path = figdir / f"{stem}.png"
                 path.write_bytes(img["png"])
-                wpx = struct.unpack(">I", img["png"][16:20])[0]
-                attrs = f" width={min(100.0, wpx / FIG_DPI / 6.3 * 100):.1f}%"
             cap = cell.options.get("fig-cap")
             cap = self._refs(str(cap), a, cell.line) if cap else ""
             alt = cell.options.get("fig-alt")
@@ -471,7 +475,8 @@ class Builder:
                     seen.add(key)
                     if png is None:
                         raise RenderError(f"cell {cell.label or cell.index} at {QMD}:{cell.line}: figure has no PNG")
-                    images.append({"png": png, "svg": data.get("image/svg+xml")})
+                    pdf = base64.b64decode(data["application/pdf"]) if "application/pdf" in data else None
+                    images.append({"png": png, "svg": data.get("image/svg+xml"), "pdf": pdf})
                     out.append(f"\x00FIG{len(images) - 1}")
                 elif "text/markdown" in data:
                     out += [self._generated(data["text/markdown"], cell, a), ""]

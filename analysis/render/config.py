@@ -21,10 +21,11 @@ DOC_KEYS = {
 EXECUTE_KEYS = {"echo", "eval", "output", "include", "warning", "error"}
 FORMAT_KEYS = {
     "html": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
-             "embed-resources", "self-contained", "css", "link-citations", "citeproc", "html-math-method"},
+             "embed-resources", "self-contained", "css", "link-citations", "citeproc", "html-math-method",
+             "fig-format"},
     "typst": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
               "papersize", "margin", "fontsize", "mainfont", "columns", "link-citations",
-              "citeproc", "section-numbering", "include-in-header"},
+              "citeproc", "section-numbering", "include-in-header", "fig-format"},
     "docx": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang", "link-citations",
              "citeproc", "reference-doc"},
 }

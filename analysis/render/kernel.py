@@ -20,7 +20,7 @@ SVG_SALT = "review-render"
 
 
 def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
-    # Both SVG (for HTML) and PNG (for the PDF) are captured from every figure; a fixed
+    # SVG (for HTML), PDF (vector, for the PDF) and PNG are captured from every figure; a fixed
     # hash salt and SOURCE_DATE_EPOCH keep the SVG bytes identical between runs.
     lines = [
         "import matplotlib as _mpl",
@@ -29,7 +29,7 @@ def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
         "_mpl.rcParams['svg.fonttype'] = 'path'",
         "%matplotlib inline",
         "from matplotlib_inline.backend_inline import set_matplotlib_formats as _smf",
-        f"_smf('svg', 'png', bbox_inches='tight', dpi={dpi})",
+        f"_smf('svg', 'png', 'pdf', bbox_inches='tight', dpi={dpi})",
     ]
     if figsize:
         lines.append(f"_mpl.rcParams['figure.figsize'] = ({figsize[0]}, {figsize[1]})")
