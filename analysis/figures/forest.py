@@ -737,15 +737,11 @@ def forest_pages(result, *, rows_per_page: int | None = None, **kwargs) -> list[
     room = limit - len(head)
     if room < len(tail) or room < 1:
         raise ValueError(f"rows_per_page = {limit} leaves no room for the {len(tail)} closing rows and a study under the header")
-    # as few pages as hold the rows, the studies spread evenly over them, the last page
-    # keeping room for the tail
+    # as few pages as hold the rows, the studies spread as evenly as the last page's room
+    # for the tail allows
     n = len(body)
     count = max(1, math.ceil((n + len(tail)) / room))
-    while True:
-        per = math.ceil(n / count) if n else 0
-        if per <= room and n - per * (count - 1) + len(tail) <= room:
-            break
-        count += 1
+    per = max(math.ceil(n / count), math.ceil((n + len(tail) - room) / (count - 1))) if count > 1 else n
     chunks = [body[i * per:(i + 1) * per] for i in range(count - 1)] + [body[per * (count - 1):] + tail]
     from .alt import forest_alt
 
