@@ -6,6 +6,7 @@ The HTML is opened in headless Chromium driven over the DevTools protocol on a p
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from analysis.errors import RenderError
 from analysis.render import render_project
 
-from chromium import CHROMIUM, inspect_html, pdf_text
+from chromium import CHROMIUM, Browser, inspect_html, pdf_text
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
@@ -88,6 +89,67 @@ def test_html_in_chromium(rendered, tmp_path):
                  "About this fixture", "Small samples"):
         assert text in r["text"]
     assert (ARTIFACTS / "render-fixture.png").stat().st_size > 10_000
+
+
+NAVIGATION_JS = """JSON.stringify((() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const side = document.getElementById('sidebar'), main = document.querySelector('main');
+  const links = sel => [...side.querySelectorAll(sel + ' a')].map(a => [a.textContent, a.getAttribute('href')]);
+  const out = {sidebar: box(side), main: box(main), position: getComputedStyle(side).position,
+    headings: [...side.querySelectorAll('h2')].map(h => h.textContent),
+    formats: links('.quarto-alternate-formats'), other: links('.quarto-other-links'),
+    scrollWidth: document.documentElement.scrollWidth, width: document.documentElement.clientWidth};
+  const cite = document.querySelector('a[role="doc-biblioref"]');
+  const popup = document.getElementById('citation-popup');
+  cite.dispatchEvent(new MouseEvent('mouseenter'));
+  out.popup = {shown: !popup.hidden && popup.offsetHeight > 0, text: popup.innerText, cite: cite.innerText};
+  cite.dispatchEvent(new MouseEvent('mouseleave'));
+  out.popupAfter = popup.hidden;
+  window.scrollTo(0, document.body.scrollHeight);
+  out.sidebarAfterScroll = box(side);
+  return out;
+})())"""
+
+
+def navigation(html: Path, tmp: Path, width: int) -> dict:
+    b = Browser(tmp / f"profile-{width}")
+    try:
+        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        b.send("Page.enable", session=s)
+        b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
+                                                      "mobile": width < 600}, session=s)
+        b.send("Page.navigate", {"url": html.as_uri()}, session=s)
+        b.wait_event("Page.loadEventFired")
+        return json.loads(b.send("Runtime.evaluate", {"expression": NAVIGATION_JS, "returnByValue": True},
+                                 session=s)["result"]["value"])
+    finally:
+        b.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")
+def test_html_navigation(rendered, tmp_path):
+    """Quarto's toc-location: left, format links, other-links and citation hover, as a reader gets them."""
+    root, _, _ = rendered
+    html = root / "_output/review.html"
+    wide = navigation(html, tmp_path, 1280)
+    # a sidebar left of the text that stays in view when the page scrolls
+    assert wide["sidebar"]["right"] <= wide["main"]["left"] and wide["position"] == "sticky"
+    assert wide["sidebarAfterScroll"]["top"] == 0
+    assert wide["headings"] == ["Table of contents", "Other Formats", "Other Links"]
+    assert wide["formats"] == [["Typst", "review.pdf"], ["MS Word", "review.docx"]]
+    assert wide["other"] == [["Data", "../extraction/studies.csv"]]
+    for _, href in wide["formats"] + wide["other"]:
+        assert (html.parent / href).is_file(), href
+    # hovering a citation shows its reference, leaving hides it
+    assert wide["popup"]["shown"] and wide["popup"]["cite"] == "Alpha and Other 2019"
+    assert wide["popup"]["text"].startswith("Alpha, Ann, and Oscar Other. 2019.")
+    assert wide["popupAfter"] is True
+    # a phone: the contents above the text, and no sideways scrolling
+    narrow = navigation(html, tmp_path, 390)
+    assert narrow["sidebar"]["bottom"] <= narrow["main"]["top"] and narrow["position"] == "static"
+    assert narrow["scrollWidth"] <= narrow["width"]
+    assert narrow["popup"]["shown"]
 
 
 def test_pdf_text(rendered):

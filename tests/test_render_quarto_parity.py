@@ -36,6 +36,13 @@ def test_quarto_yml_keys_for_parity():
     assert typst["section-numbering"] == "1.1.1"
     # MathJax (Quarto's HTML default) comes from a CDN; MathML is written by pandoc
     assert html["html-math-method"] == "mathml"
+    # the sidebar contents, citation pop-ups, and links to the other outputs and the sheets
+    assert html["toc-location"] == "left" and html["citations-hover"] is True
+    assert html["format-links"] is False  # Quarto's own would be titled "Typst" and "MS Word"
+    out = REPO / cfg["project"]["output-dir"]
+    links = {l["text"]: l["href"] for l in html["other-links"]}
+    assert links == {"PDF": "review.pdf", "Word (DOCX)": "review.docx", "Extraction sheets (CSV)": "../extraction/"}
+    assert (out / links["Extraction sheets (CSV)"]).resolve() == REPO / "extraction"
     header = REPO / typst["include-in-header"]
     assert "#show figure: set block(breakable: true)" in header.read_text(encoding="utf-8")
 

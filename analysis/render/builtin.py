@@ -27,6 +27,8 @@ FIG_DPI = 300
 # Quarto-specific div classes/attributes that change layout or visibility; not implemented.
 UNSUPPORTED_DIV_CLASSES = ("panel-", "column-", "content-visible", "content-hidden", "cell", "hidden")
 UNSUPPORTED_DIV_ATTRS = ("layout", "layout-ncol", "layout-nrow", "layout-align")
+# Quarto's display names of the formats, the titles of its links to them
+FORMAT_TITLES = {"pdf": "Typst", "docx": "MS Word"}
 TABLE_CAPTION_RE = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$")
 IMAGE_FIG_RE = re.compile(r"^!\[(.*)\]\(([^)\s]+)\)\{([^}]*#fig-[^}]*)\}\s*$")
 
@@ -642,6 +644,27 @@ class Builder:
                     meta[k] = o[k]
         return meta
 
+    def _sidebar_links(self, o: dict) -> str:
+        """Quarto's "Other Formats" (unless format-links is false; quarto-cli
+        src/format/html/format-html-links.ts, titles from the formats' display names) and
+        "Other Links" (other-links), below the table of contents. Quarto links the formats
+        rendered in the same call; here always the PDF and the DOCX, which `review render`
+        renders with the HTML, so the HTML does not depend on what else was asked for."""
+        from html import escape
+
+        parts = []
+        others = [f for f in FORMAT_TITLES]
+        if o.get("format-links", True) is not False:
+            items = "".join(f'<li><a href="{Path(QMD).stem}.{f}">{FORMAT_TITLES[f]}</a></li>' for f in others)
+            parts.append(f'<div class="quarto-alternate-formats"><h2>Other Formats</h2><ul>{items}</ul></div>')
+        links = o.get("other-links") or []
+        if links:
+            items = "".join('<li><a href="{}"{}>{}</a></li>'.format(
+                escape(l["href"]), "".join(f' {k}="{escape(l[k])}"' for k in ("rel", "target") if k in l),
+                escape(l["text"])) for l in links)
+            parts.append(f'<div class="quarto-other-links"><h2>Other Links</h2><ul>{items}</ul></div>')
+        return "\n".join(parts)
+
     # ---- pandoc and typst -------------------------------------------------------------
     def pandoc(self, fmt: str, body: str, out_path: Path) -> None:
         import pypandoc
@@ -664,6 +687,13 @@ class Builder:
                 args += ["--css", str(self.root / css)]
             if cfgmod.math_method(o) == "mathml":
                 args += ["--mathml"]
+            location = o.get("toc-location", "right")
+            links = self._sidebar_links(o)
+            args += [f"--variable=toc-location:{location}", f"--variable=sidebar-links:{links}"]
+            if o.get("toc") or links:
+                args += ["--variable=sidebar:true"]
+            if o.get("citations-hover", True) is not False:
+                args += ["--variable=citations-hover:true"]
         elif fmt == "docx":
             args += ["--to", "docx"]
             ref = o.get("reference-doc")

@@ -22,7 +22,7 @@ EXECUTE_KEYS = {"echo", "eval", "output", "include", "warning", "error"}
 FORMAT_KEYS = {
     "html": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
              "embed-resources", "self-contained", "css", "link-citations", "citeproc", "html-math-method",
-             "fig-format"},
+             "fig-format", "toc-location", "citations-hover", "format-links", "other-links"},
     "typst": {"toc", "toc-depth", "toc-title", "number-sections", "number-depth", "lang",
               "papersize", "margin", "fontsize", "mainfont", "columns", "link-citations",
               "citeproc", "section-numbering", "include-in-header", "fig-format"},
@@ -161,6 +161,8 @@ def check_format(fmt: str, opts: dict) -> None:
     if opts.get("citeproc") is False:
         raise RenderError(f"_quarto.yml: {where}: `citeproc: false` is not supported; the built-in renderer "
                           "formats citations with pandoc's citeproc")
+    if fmt == "html":
+        check_html_links(opts)
     method = math_method(opts)
     if fmt == "html" and method is not None and method not in OFFLINE_MATH:
         raise RenderError(f"_quarto.yml: {where}: html-math-method `{method}` needs a script or images from "
@@ -215,3 +217,24 @@ def named_files(root: Path) -> list[Path]:
                 if isinstance(name, str) and (root / name).is_file():
                     found.add((root / name).resolve())
     return sorted(found)
+
+
+TOC_LOCATIONS = ("right", "left", "body")  # Quarto's default first
+OTHER_LINK_KEYS = {"text", "href", "icon", "rel", "target"}
+
+
+def check_html_links(opts: dict) -> None:
+    where = "_quarto.yml: format html"
+    if opts.get("toc-location", "right") not in TOC_LOCATIONS:
+        raise RenderError(f"{where}: toc-location `{opts['toc-location']}` is not supported "
+                          f"(supported: {', '.join(TOC_LOCATIONS)})")
+    if not isinstance(opts.get("format-links", True), bool):
+        raise RenderError(f"{where}: format-links must be true or false here; list explicit links under other-links")
+    links = opts.get("other-links", [])
+    if links is False:
+        return
+    if not isinstance(links, list) or not all(
+            isinstance(l, dict) and isinstance(l.get("text"), str) and isinstance(l.get("href"), str)
+            and set(l) <= OTHER_LINK_KEYS for l in links):
+        raise RenderError(f"{where}: other-links must be a list of links with `text` and `href` "
+                          "(and optionally icon, rel, target)")
