@@ -245,12 +245,15 @@ from hypothesis import strategies as st  # noqa: E402
 def test_shift_and_order_invariance(data, shift, method):
     y = np.array([d[0] for d in data])
     v = np.array([d[1] for d in data])
-    base = rma(y, v, method=method)
-    moved = rma(y + shift, v, method=method)
-    rev = rma(y[::-1], v[::-1], method=method)
+    # The invariances belong to the estimator's optimum; metafor's Fisher scoring may stop
+    # short of it, or not converge at all (e.g. four (0, 1) studies and one (1, 0.125)).
+    fit = lambda yy, vv: rma(yy, vv, method=method, tau2_convergence="optimum")
+    base = fit(y, v)
+    moved = fit(y + shift, v)
+    rev = fit(y[::-1], v[::-1])
     assert moved.estimate == pytest.approx(base.estimate + shift, rel=1e-6, abs=1e-6)
     assert moved.tau2 == pytest.approx(base.tau2, rel=1e-4, abs=1e-7)
-    assert rev.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-12)
+    assert rev.estimate == pytest.approx(base.estimate, rel=1e-6, abs=1e-9)  # root-found tau^2
     assert base.tau2 >= 0 and base.tau2_ci_lb <= base.tau2_ci_ub
     assert base.ci_lb <= base.estimate <= base.ci_ub
     assert base.pi_lb <= base.ci_lb + 1e-12
