@@ -226,3 +226,94 @@ def test_example_renders_ratios_and_the_review_tables(example, tmp_path):
     assert "Colditz, G. A., Brewer, T. F., Berkey, C. S." in html
     assert 'href="https://doi.org/10.1001/jama.1994.03510330076038"' in html
     assert html.count("data:image/svg+xml") == 4  # one forest plot per pooled analysis
+
+
+def _with_outcome(example, tmp_path, outcome: dict):
+    import shutil
+
+    import yaml
+
+    project = tmp_path / "bcg"
+    shutil.copytree(example, project)
+    plan = yaml.safe_load((project / "analysis_plan.yml").read_text(encoding="utf-8"))
+    plan["outcomes"].append(outcome)
+    (project / "analysis_plan.yml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    return project
+
+
+def test_peto_odds_ratio_equals_metafor(example, tmp_path):
+    project = _with_outcome(example, tmp_path, {"id": "TB_OR_PETO", "label": "Tuberculosis, Peto odds ratio",
+                                                "codes": ["TB"], "measure": "OR", "pooling": "peto",
+                                                "higher_is_better": False})
+    nums = project_numbers(project)
+    ref = REF["TB_OR_PETO"]
+    assert nums["analysis.TB_OR_PETO.k"] == ref["k"] and nums["analysis.TB_OR_PETO.scale"] == "log"
+    for field in ("estimate", "se", "ci_lb", "ci_ub", "pval", "q", "i2"):
+        close(nums[f"analysis.TB_OR_PETO.{field}"], ref[field])
+
+
+def test_generic_measure_from_contrasts_reproduces_the_mean_difference(example, tmp_path):
+    """GEN pools each study's estimate with its SE: the normand1999 arm means turned into
+    contrasts (difference, SE of the difference) give metafor's MD back."""
+    project = _with_outcome(example, tmp_path, {"id": "LOS_GEN", "label": "Length of stay from contrasts",
+                                                "codes": ["LOS"], "measure": "GEN", "data_forms": ["contrast"],
+                                                "higher_is_better": False})
+    path = project / "extraction" / "outcomes.csv"
+    with path.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    arms = {}
+    for r in rows:
+        if r["outcome"] == "LOS":
+            arms.setdefault(r["study"], {})[r["arm"]] = r
+    for study, a in arms.items():
+        s, c = a["specialist"], a["routine"]
+        diff = float(s["mean"]) - float(c["mean"])
+        se = math.sqrt(float(s["sd"]) ** 2 / float(s["n"]) + float(c["sd"]) ** 2 / float(c["n"]))
+        rows.append({**{f: "" for f in fields}, "study": study, "outcome": "LOS", "timepoint": "discharge",
+                     "form": "contrast", "contrast_measure": "GEN", "contrast": repr(diff), "se": repr(se),
+                     "source": "derived from the arm rows above", "location": "difference of means and its SE"})
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    assert validate_project(project) == []
+    nums = project_numbers(project)
+    assert nums["analysis.LOS_GEN.k"] == 9 and nums["analysis.LOS_GEN.measure"] == "GEN"
+    for field in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "i2"):
+        close(nums[f"analysis.LOS_GEN.{field}"], REF["LOS_MD"][field])
+
+
+def test_ratio_contrasts_are_logged_before_pooling(example, tmp_path):
+    """A risk ratio reported as a ratio with its 95% CI is pooled on the log scale: the BCG
+    tables turned into such contrasts give metafor's REML risk ratio back."""
+    from scipy import stats
+
+    project = _with_outcome(example, tmp_path, {"id": "TB_RR_REPORTED", "label": "Tuberculosis, reported RR",
+                                                "codes": ["TB"], "data_forms": ["contrast"],
+                                                "higher_is_better": False})
+    path = project / "extraction" / "outcomes.csv"
+    with path.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    z = stats.norm.isf(0.025)
+    arms = {}
+    for r in rows:
+        if r["outcome"] == "TB":
+            arms.setdefault(r["study"], {})[r["arm"]] = (int(r["events"]), int(r["n"]))
+    for study, a in arms.items():
+        (e1, n1), (e2, n2) = a["vaccinated"], a["control"]
+        yi = math.log((e1 / n1) / (e2 / n2))
+        se = math.sqrt(1 / e1 - 1 / n1 + 1 / e2 - 1 / n2)
+        rows.append({**{f: "" for f in fields}, "study": study, "outcome": "TB", "timepoint": "end of follow-up",
+                     "form": "contrast", "contrast_measure": "RR", "contrast": repr(math.exp(yi)),
+                     "ci_lb": repr(math.exp(yi - z * se)), "ci_ub": repr(math.exp(yi + z * se)),
+                     "source": "derived from the arm rows above", "location": "risk ratio and its 95% CI"})
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    nums = project_numbers(project)
+    assert nums["analysis.TB_RR_REPORTED.k"] == 13 and nums["analysis.TB_RR_REPORTED.scale"] == "log"
+    for field in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "i2"):
+        close(nums[f"analysis.TB_RR_REPORTED.{field}"], REF["TB_RR"][field])

@@ -80,3 +80,15 @@ def test_installed_package_renders_a_project(installed, tmp_path):
     html = (project / "_output" / "review.html").read_text(encoding="utf-8")
     assert "Fixture review of three trials" in html
     assert "<style" in html  # the shipped stylesheet, embedded
+
+
+def test_installed_package_starts_a_review(installed, tmp_path):
+    env_dir, _ = installed
+    review = str(env_dir / "bin" / "review")
+    done = _run([review, "new", "bcg", "--example"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for command in (["validate"], ["check"]):
+        done = _run([review, *command], cwd=tmp_path / "bcg")
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "every number follows from the sheets" in done.stdout
+

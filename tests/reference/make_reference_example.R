@@ -17,7 +17,7 @@ pooled <- function(res) {
               ci_ub = num(res$ci.ub), pval = num(res$pval), q = num(res$QE),
               q_pval = num(res$QEp), i2 = num(res$I2), k = num(res$k),
               yi = num(res$yi), weights = num(weights(res)))
-  if (!inherits(res, "rma.mh")) {
+  if (inherits(res, "rma.uni")) {
     pr <- predict(res)
     out$tau2 <- num(res$tau2)
     out$pi_lb <- num(pr$pi.lb)
@@ -32,6 +32,7 @@ bcg$key <- sprintf("bcg%02d", bcg$trial)
 bcg <- bcg[order(bcg$year, bcg$key), ]
 reml <- rma(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
 mh <- rma.mh(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
+peto <- rma.peto(ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
 
 groups <- list()
 mh_groups <- list()
@@ -62,6 +63,7 @@ out <- list(
   metadat_version = as.character(packageVersion("metadat")),
   TB_RR = pooled(reml),
   TB_RR_MH = pooled(mh),
+  TB_OR_PETO = pooled(peto),
   LOS_MD = pooled(md),
   LOS_SMD = pooled(smd),
   subgroups = list(TB_RR = groups, TB_RR_MH = mh_groups),
