@@ -21,13 +21,15 @@ sys.path.insert(0, str(REPO))
 from analysis.render import render_project  # noqa: E402
 
 RUNS = 3
-STEPS = ("parse", "kernel start", "kernel setup (matplotlib)", "cells", "kernel stop", "pandoc html", "pandoc typst", "typst compile")
+STEPS = ("parse", "kernel start", "kernel setup (matplotlib)", "cells", "kernel stop", "pandoc html", "pandoc typst",
+         "typst compile", "pandoc docx")
 
 
 def project_copy(dest: Path) -> tuple[Path, str]:
     if (REPO / "review.qmd").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ("review.qmd", "_quarto.yml", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction"):
+        for name in ("review.qmd", "_quarto.yml", "style", "review_tables.py", "analysis_plan.yml", "references.bib",
+                     "extraction"):
             src = REPO / name
             if src.is_dir():
                 shutil.copytree(src, dest / name)
@@ -70,7 +72,7 @@ def main() -> int:
     lines = [
         "# `review render` timings (built-in renderer)",
         "",
-        f"Project: {label}; {n_cells} cells. Medians of {RUNS} runs each, both formats (HTML and PDF).",
+        f"Project: {label}; {n_cells} cells. Medians of {RUNS} runs each, all three formats (HTML, PDF and DOCX).",
         f"Machine: {platform.machine()}, Python {platform.python_version()}; "
         "`.venv/bin/python benchmarks/render.py` regenerates this file.",
         "",
