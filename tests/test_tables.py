@@ -44,7 +44,12 @@ def test_formatter_escapes_aligns_and_fills_empty_cells():
     crowded = tables.pipe_table(["h"] * 5, [["abcdefghij " * 6] * 5])
     assert crowded.splitlines()[1] == "| " + " | ".join([":" + "-" * 20] * 5) + " |"
     assert tables.num(-0.001) == "0.00" and tables.num(2.5, 1) == "2.5"
-    assert tables.interval(-7.2407, -1.4993) == "-7.24 to -1.50"
+    # one minus sign (U+2212) everywhere, and an interval that does not break across lines
+    assert tables.interval(-7.2407, -1.4993) == "\u22127.24\u00a0to\u00a0\u22121.50"
+    assert tables.num(-4.366) == "\u22124.37"
+    assert tables.cell("0.16\u00a0to\u00a04.88 and\n more") == "0.16\u00a0to\u00a04.88 and more"
+    # a non-breaking interval counts as one word when the columns are sized
+    assert tables.pipe_table(["x"], [["12345\u00a0to\u00a012345"]]).splitlines()[1] == "| :" + "-" * 16 + " |"
     assert tables.count(32.0) == "32" and tables.cell(pd.NA, "not reported") == "not reported"
     assert tables.cell("two\nlines") == "two lines"
     with pytest.raises(ValueError):
@@ -74,7 +79,7 @@ def test_study_characteristics_one_row_per_included_study(data):
     assert "10MWT time" in by["Kim 2014"][9]
     assert "Dai 2023" not in by
     cited = tables.characteristics_table(sheets, review_tables.COLUMNS, cite=True)
-    assert "| Kim 2014 [@kim2014] |" in cited and "[@unidentified1]" not in cited
+    assert "| @kim2014 |" in cited and "@unidentified1" not in cited  # the citation is the label
 
 
 def test_results_summary_numbers_come_from_the_synthesis(data):
@@ -83,12 +88,19 @@ def test_results_summary_numbers_come_from_the_synthesis(data):
     bbs = syn.analysis("BBS").effects.iloc[0]
     r = rows["Berg Balance Scale"]
     assert r[1:4] == ["MD", "1", "32"]
-    assert r[4] == f"{bbs['yi']:.2f}" and r[5] == f"{bbs['ci_lb']:.2f} to {bbs['ci_ub']:.2f}"
-    assert r[6] == "—" and r[8] == "single study" and "follow-up" in r[9]
+    assert r[4] == tables.num(bbs['yi']) and r[5] == tables.interval(bbs['ci_lb'], bbs['ci_ub'])
+    assert r[6] == "—" and r[8] == "single study^a^" and len(r) == 9  # the note is a footnote
+    notes = tables.results_notes(syn).strip().split("\n\n")
+    assert notes[0].startswith("^a^ One study (Im 2022), so not pooled") and "follow-up" in notes[0]
     ex = syn.analysis("BBS_SMD_any_change").result
     e = rows["Berg Balance Scale, change or percent change (SMD)"]
-    assert e[4] == f"{ex.estimate:.2f}" and e[6] == f"{ex.pi_lb:.2f} to {ex.pi_ub:.2f}"
-    assert e[7] == f"{ex.i2:.0f}%" and e[9].startswith("exploratory:")
+    assert e[4] == tables.num(ex.estimate) and e[6] == tables.interval(ex.pi_lb, ex.pi_ub)
+    mark = e[8][len("pooled"):]
+    assert e[7] == f"{ex.i2:.0f}%" and e[8].startswith("pooled^")
+    assert [n for n in notes if n.startswith(mark + " Exploratory: ")]
+    # outcomes with the same note share its letter, and each note is printed once
+    same = [r[8] for r in rows.values() if r[8].startswith("no usable data")]
+    assert len(same) > 1 and len(set(same)) == 1 and len(notes) == len(set(notes))
     assert rows["Trunk Impairment Scale"][2:5] == ["0", "—", "—"]
     assert len(rows) == len(syn.plan.outcomes)
 
@@ -101,9 +113,12 @@ def test_safety_tables(data):
     v = [r for r in rows if r[:2] == ["vertigo", "active"]][0]
     assert v[2] == f"{int(vert['events'])}/{int(vert['at_risk'])}"
     assert v[4] == f"{100 * vert['proportion']:.1f}"
-    assert v[5] == f"{100 * vert['ci_lb']:.1f} to {100 * vert['ci_ub']:.1f}"
+    assert v[5] == tables.interval(100 * vert['ci_lb'], 100 * vert['ci_ub'], 1)
     tw = [r for r in rows if r[:2] == ["twitching", "active"]][0]
-    assert tw[2] == "22/?" and tw[4] == "—"  # denominators unknown: no proportion
+    assert tw[2].startswith("22/?^") and tw[4] == "—"  # denominators unknown: no proportion
+    mark = tw[2][len("22/?"):]
+    assert f"{mark} Number at risk unknown for Dai 2023, so no proportion is computed." in \
+        tables.safety_totals_notes(syn).strip().split("\n\n")
     by_study = body(tables.safety_by_study(syn))
     assert ["Im 2022", "Cerebellar rTMS", "active", "vertigo", "1/16", "—", "reported"] in by_study
     assert ["Koch 2019", "whole study", "—", "any", "—", "—", "not reported"] in by_study
@@ -155,13 +170,44 @@ def test_ledger_summary_counts_each_outcome_and_names_what_differs():
 def test_search_table_has_one_row_per_source_with_its_string_and_date():
     sheets = load_sheets(Path(__file__).resolve().parents[1])
     lines = tables.search_table(sheets).splitlines()
-    assert lines[0] == "| Source | Kind | Search string | Date searched | Limits |"
+    # date and limits are the same for every source: said once under the table
+    assert lines[0] == "| Source | Kind | Search string |"
+    assert tables.search_table_note(sheets) == \
+        "The same in every row: date searched: before 2024-03-01; limits: none reported.\n"
     body = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
     se = sheets["search"]
     assert [r[0] for r in body] == list(se["source_name"])
     query = "(cerebellum) AND (transcranial magnetic stimulation) AND (stroke) AND (movement)"
-    assert body[0] == ["Web of Science", "database", query, "before 2024-03-01", "none reported"]
-    assert body[-1] == ["Reference lists and citing articles", "citation searching", "none (not a string search)",
-                        "before 2024-03-01", "none reported"]
+    assert body[0] == ["Web of Science", "database", query]
+    assert body[-1] == ["Reference lists and citing articles", "citation searching", "none (not a string search)"]
     assert tables.search_date("2025-01-10", "on") == "2025-01-10"
     assert tables.search_date(None, None) == "not reported"
+
+
+def test_constant_columns_are_lifted_out_of_the_table():
+    headers = ["Name", "Model", "Kind"]
+    rows = [["a", "REML", "x"], ["b", "REML", "y"], ["c", "REML", "x"]]
+    kept, body_rows, lifted = tables.lift_constant(headers, rows)
+    assert kept == ["Name", "Kind"] and body_rows[1] == ["b", "y"] and lifted == [("Model", "REML")]
+    assert tables.lifted_note(lifted) == "The same in every row: model: REML.\n"
+    # the first column names the rows and stays; two rows are too few to call a column constant
+    assert tables.lift_constant(headers, [["a", "REML", "x"], ["a", "REML", "x"]])[2] == []
+    assert tables.lift_constant(["Name"], [["a"]] * 3) == (["Name"], [["a"]] * 3, [])
+    assert tables.lifted_note([]) == ""
+
+
+def test_plan_table_says_once_what_every_outcome_shares(data):
+    _, syn = data
+    lines = tables.plan_table(syn.plan).splitlines()
+    assert "Model" not in lines[0] and "Minimum studies" not in lines[0]
+    assert tables.plan_table_note(syn.plan).startswith("The same in every row: time point: end of treatment")
+
+
+def test_availability_codes_tell_not_measured_from_measured_without_values():
+    code = tables.availability_code
+    assert code("yes", "", "") == "yes"
+    assert code("no", "not reported", "not measured or not found") == "NM"
+    assert code("no", "not reported", "measured, but no values in the sources read") == "NR"
+    assert code("no", "not reported", "measured, but the values were not found") == "NR"
+    assert code("no", "not reported", "no accepted data form (median)") == "NR"
+    assert code("no", "only p-values or F statistics", "") == "P"

@@ -8,6 +8,7 @@ as percentages with 1 decimal, counts as whole numbers. Nothing here computes a 
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -19,7 +20,8 @@ from .synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_R
 EMPTY = "—"
 NOT_REPORTED_TEXT = "not reported"
 NOT_REPORTED_SHORT = "NR"  # in the wide characteristics table; its caption spells it out
-MINUS = "-"
+MINUS = "\u2212"  # one minus sign in every table; a hyphen reads as a dash beside it
+NBSP = "\u00a0"  # keeps an interval ("0.16 to 4.88") on one line
 
 
 # --- formatting -------------------------------------------------------------------------
@@ -30,7 +32,8 @@ def cell(x, empty: str = EMPTY) -> str:
     """Text for one cell: pipes escaped, line breaks flattened, empty as `empty`."""
     if is_empty(x):
         return empty
-    text = " ".join(str(x).split())
+    # ASCII white space only: a non-breaking space is kept
+    text = " ".join(re.split(r"[ \t\r\n]+", str(x).strip()))
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
@@ -44,7 +47,7 @@ def num(x, digits: int = 2, empty: str = EMPTY) -> str:
     text = f"{x:.{digits}f}"
     if float(text) == 0:
         text = f"{0:.{digits}f}"
-    return text
+    return text.replace("-", MINUS)
 
 
 def count(x, empty: str = EMPTY) -> str:
@@ -57,7 +60,7 @@ def count(x, empty: str = EMPTY) -> str:
 def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
     if is_empty(lb) or is_empty(ub) or not (math.isfinite(float(lb)) and math.isfinite(float(ub))):
         return empty
-    return f"{num(lb, digits)} to {num(ub, digits)}"
+    return f"{num(lb, digits)}{NBSP}to{NBSP}{num(ub, digits)}"
 
 
 def pipe_table(headers, rows, align=None, widths=None) -> str:
@@ -96,7 +99,7 @@ LINE_CHARS = 100  # characters of table text that fit across the page, roughly
 def _rule_widths(columns: list[list[str]]) -> list[int]:
     """Dashes per column: each column gets its longest word, and the room left on a line
     goes to the columns with long text, in proportion to what they could use."""
-    least = [max((len(w) for c in col for w in c.split()), default=0) + 2 for col in columns]
+    least = [max((len(w) for c in col for w in c.split(" ")), default=0) + 2 for col in columns]
     wanted = [max(lo, min(max((len(c) for c in col), default=0), 40)) for lo, col in zip(least, columns)]
     spare = LINE_CHARS - sum(least)
     extra = sum(w - lo for w, lo in zip(wanted, least))
@@ -162,7 +165,8 @@ def characteristics_table(sheets, columns, cite: bool = False) -> str:
         if _t(s.get("identified")) == "no":
             rows.append([cell(f"{label} (not identified)")] + [EMPTY] * len(specs))
             continue
-        values = [f"{label} [@{key}]" if cite else label] + [fn(s, arms) for _, fn, _ in specs]
+        # the citation prints the label's author and year itself ("Smith et al. (2020)"): no label beside it
+        values = [f"@{key}" if cite else label] + [fn(s, arms) for _, fn, _ in specs]
         rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
     return pipe_table(["Study"] + [h for h, _, _ in specs], rows, "l" + "".join(a for _, _, a in specs))
 
@@ -202,38 +206,79 @@ def safety_by_study(synth) -> str:
                        "Severity", "Status"], rows, "lllllll")
 
 
+def _safety_total_notes(synth) -> list[str]:
+    """Per row of the totals: which studies leave the number at risk unknown, by label."""
+    per = synth.safety.per_study
+    notes = []
+    for _, r in synth.safety.totals.iterrows():
+        if not _t(r["note"]):
+            notes.append("")
+            continue
+        grp = per[per["event"] == r["event"]]
+        if r["role"] in ("active", "control"):
+            grp = grp[grp["role"] == r["role"]]
+        keys = dict.fromkeys(grp.loc[grp["at_risk"].isna(), "study"])
+        names = [synth.labels.get(k, k) for k in keys]
+        names = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        notes.append(f"Number at risk unknown for {names}, so no proportion is computed.")
+    return notes
+
+
 def safety_totals(synth) -> str:
-    """Per event term and arm role: events over participants at risk, proportion and exact CI."""
+    """Per event term and arm role: events over participants at risk, proportion and exact CI;
+    a letter on the events marks a note (`safety_totals_notes`, printed under the table)."""
     tot = synth.safety.totals
     level = synth.safety.level
+    marks, _ = _footnotes(_safety_total_notes(synth))
     rows = []
-    for _, r in tot.iterrows():
+    for (_, r), mark in zip(tot.iterrows(), marks):
         prop = num(100 * r["proportion"], 1) if not is_empty(r["proportion"]) else EMPTY
         ci = (interval(100 * r["ci_lb"], 100 * r["ci_ub"], 1)
               if not is_empty(r["ci_lb"]) else EMPTY)
-        rows.append([cell(r["event"]), cell(r["role"]), _events(r["events"], r["at_risk"]),
-                     count(r["studies"]), prop, ci, cell(r["note"])])
+        rows.append([cell(r["event"]), cell(r["role"]), _events(r["events"], r["at_risk"]) + mark,
+                     count(r["studies"]), prop, ci])
     return pipe_table(["Event", "Arms", "Events / at risk", "Studies", "Proportion (%)",
-                       f"{level:g}% CI (exact, %)", "Note"], rows, "llrrrrl")
+                       f"{level:g}% CI (exact, %)"], rows, "llrrrr")
+
+
+def safety_totals_notes(synth) -> str:
+    """The notes of `safety_totals`, one paragraph per letter; "" when no row has one."""
+    notes = _safety_total_notes(synth)
+    return "\n\n".join(_footnotes(notes)[1]) + ("\n" if any(notes) else "")
 
 
 # --- results ------------------------------------------------------------------------------
 
 def _note(a) -> str:
+    """What a reader needs beside an outcome's numbers: why it is exploratory, why it was not
+    pooled, a follow-up value standing in for the end of treatment."""
     parts = []
     if a.exploratory:
-        parts.append("exploratory: " + a.rationale)
+        parts.append("Exploratory: " + a.rationale.rstrip("."))
     if a.status == SINGLE:
-        parts.append(f"one study ({', '.join(a.effects['label'])}), {a.participants} participants: "
-                     "not pooled; imprecise and unreplicated")
-    elif a.status == POOLED:
-        parts.append(f"{a.k} studies, {a.participants} participants")
-    elif a.reason:
-        parts.append(a.reason)
+        parts.append(f"One study ({', '.join(a.effects['label'])}), so not pooled: imprecise and unreplicated")
+    elif a.status != POOLED and a.reason:
+        parts.append(a.reason[:1].upper() + a.reason[1:].rstrip("."))
     follow = a.effects.loc[a.effects["note"].astype(str).str.contains("follow-up"), "label"]
     if len(follow):
-        parts.append("follow-up rather than end-of-treatment value for " + ", ".join(follow))
-    return "; ".join(parts)
+        parts.append("a follow-up rather than an end-of-treatment value for " + ", ".join(follow))
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _footnotes(notes: list[str]) -> tuple[list[str], list[str]]:
+    """A letter per distinct note (the same note, the same letter), in order of first use:
+    (mark per row, "" where the row has no note; the notes as "^a^ text" lines)."""
+    letters: dict[str, str] = {}
+    for n in notes:
+        if n and n not in letters:
+            i = len(letters)
+            letters[n] = LETTERS[i % 26] * (i // 26 + 1)
+    return ([f"^{letters[n]}^" if n else "" for n in notes],
+            [f"^{mark}^ {cell(text)}" for text, mark in letters.items()])
 
 
 def _natural(a, x):
@@ -241,10 +286,8 @@ def _natural(a, x):
     return x if not a.log_scale or is_empty(x) else math.exp(float(x))
 
 
-def results_summary(synth) -> str:
-    """One row per planned outcome: k, participants, effect with CI and PI, I^2, a note.
-    Risk and odds ratios are shown as ratios (the numbers lock keeps their logarithms)."""
-    rows = []
+def _results_rows(synth):
+    rows, notes = [], []
     for a in synth.analyses:
         effect = ci = pi = i2 = EMPTY
         nat = lambda x, a=a: _natural(a, x)  # noqa: E731
@@ -258,11 +301,30 @@ def results_summary(synth) -> str:
         measure = a.measure if a.pooling == "inverse_variance" else \
             f"{a.measure} ({'MH' if a.pooling == 'mantel_haenszel' else 'Peto'})"
         rows.append([cell(a.label), measure, count(a.k), count(a.participants) if a.k else EMPTY,
-                     effect, ci, pi, i2, cell(a.status), cell(_note(a))])
+                     effect, ci, pi, i2, cell(a.status)])
+        notes.append(_note(a))
+    return rows, notes
+
+
+def results_summary(synth) -> str:
+    """One row per planned outcome: k, participants, effect with CI and PI, I^2 and status,
+    the status marked with a letter for its note (`results_notes`, printed under the table).
+    Risk and odds ratios are shown as ratios (the numbers lock keeps their logarithms)."""
+    rows, notes = _results_rows(synth)
+    marks, _ = _footnotes(notes)
+    for row, mark in zip(rows, marks):
+        row[-1] += mark
     level = synth.analyses[0].level if synth.analyses else 95
+    # the outcome's name needs the room the notes column used to take
     return pipe_table(["Outcome", "Measure", "Studies", "Participants", "Effect",
-                       f"{level:g}% CI", f"{level:g}% PI", "I²", "Status", "Note"],
-                      rows, "llrrrrrrll")
+                       f"{level:g}% CI", f"{level:g}% PI", "I²", "Status"],
+                      rows, "llrrrrrrl", widths=[26, 9, 9, 14, 7, 15, 15, 5, 14])
+
+
+def results_notes(synth) -> str:
+    """The notes of `results_summary`, one paragraph per letter; "" when no row has one."""
+    _, notes = _results_rows(synth)
+    return "\n\n".join(_footnotes(notes)[1]) + ("\n" if any(notes) else "")
 
 
 def _p(p) -> str:
@@ -313,25 +375,52 @@ REASON_CODES = {
     NOT_REPORTED: "NR", P_ONLY: "P", NARRATIVE: "W", PERCENT: "%", TIMEPOINT: "T",
     NO_CONTROL: "NC", NOT_IDENTIFIED: "NI", INCOMPLETE: "INC",
 }
+NOT_MEASURED = "NM"  # "not reported" split: nothing says the study measured the outcome
+# What each code means, in the order the legend gives them.
+CODE_WORDS = {
+    "yes": "contributes data the plan accepts",
+    NOT_MEASURED: "not measured, as far as the sources read say",
+    "NR": "measured, but no usable values in the sources read",
+    "P": "only p-values or test statistics", "W": "result in words only",
+    "%": "percent change from baseline, not on the scale's units", "T": "another time point only",
+    "NC": "no control arm", "INC": "incomplete arm data", "NI": "study not identified",
+}
+
+
+def availability_code(contributes, reason, detail) -> str:
+    """The code of one study-by-outcome cell: `yes`, or why the study gives nothing usable.
+
+    A study that reported nothing on the outcome is NM when no source says it was measured and
+    NR when one does (measured, values not in the sources read), so that the table shows
+    outcomes left unreported, which may be selective reporting."""
+    if contributes == "yes":
+        return "yes"
+    if reason == NOT_REPORTED and str(detail).startswith("not measured"):
+        return NOT_MEASURED
+    return REASON_CODES.get(reason, cell(reason))
 
 
 def data_availability(synth, include_exploratory: bool = False) -> str:
-    """Studies by planned outcome: `yes` when the study contributes, else a reason code."""
+    """Studies by planned outcome: `yes` when the study contributes, else a reason code; then
+    a legend of the codes the table uses."""
     av = synth.availability
     outcomes = [o for o in synth.plan.outcomes if include_exploratory or not o.exploratory]
     studies = list(dict.fromkeys(av["study"]))
     look = {(r.study, r.outcome): r for r in av.itertuples(index=False)}
-    rows = []
+    rows, used = [], set()
     for s in studies:
         row = [cell(synth.labels.get(s, s))]
         for o in outcomes:
             r = look[(s, o.id)]
-            row.append("yes" if r.contributes == "yes" else REASON_CODES.get(r.reason, cell(r.reason)))
+            code = availability_code(r.contributes, r.reason, r.detail)
+            used.add(code)
+            row.append(code)
         rows.append(row)
     table = pipe_table(["Study"] + [o.id.replace("_", " ") for o in outcomes], rows,
                        "l" + "c" * len(outcomes))
-    legend = "; ".join(f"{code}: {reason}" for reason, code in REASON_CODES.items())
-    return table + "\n" + f"yes: contributes; {legend}.\n"
+    legend = "; ".join(f"{code}: {words}" for code, words in CODE_WORDS.items() if code in used)
+    legend += "".join(f"; {code}: {code}" for code in sorted(used - set(CODE_WORDS)))
+    return table + "\n" + legend + ".\n"
 
 
 LEDGER_HEADERS = ["Claim", "Published section", "Statement", "Published", "Sheets", "Status",
@@ -390,7 +479,28 @@ def ledger_summary(ledger_df: pd.DataFrame) -> str:
     return pipe_table(["Outcome of the check", "Statements", "Claims"], rows, "lrl")
 
 
-def plan_table(plan) -> str:
+MIN_ROWS_TO_LIFT = 3  # a column the same in fewer rows than this stays a column
+
+
+def lift_constant(headers, rows, keep: int = 1):
+    """(headers, rows, lifted): columns after the first `keep` whose cell is the same in every
+    row (of at least MIN_ROWS_TO_LIFT) are taken out, as (header, cell) pairs for a note."""
+    if len(rows) < MIN_ROWS_TO_LIFT:
+        return list(headers), [list(r) for r in rows], []
+    same = [j for j in range(keep, len(headers)) if len({r[j] for r in rows}) == 1]
+    kept = [j for j in range(len(headers)) if j not in same]
+    return ([headers[j] for j in kept], [[r[j] for j in kept] for r in rows],
+            [(headers[j], rows[0][j]) for j in same])
+
+
+def lifted_note(lifted) -> str:
+    """"The same in every row: model: REML, z, 95% CI; minimum studies: 2." or ""."""
+    if not lifted:
+        return ""
+    return "The same in every row: " + "; ".join(f"{h[:1].lower()}{h[1:]}: {v}" for h, v in lifted) + ".\n"
+
+
+def _plan_rows(plan):
     rows = []
     for o in plan.outcomes:
         model = f"{o.estimator}, {'Hartung-Knapp' if o.hartung_knapp else 'z'}, {o.level:g}% CI"
@@ -398,8 +508,19 @@ def plan_table(plan) -> str:
         rows.append([cell(o.label), cell(", ".join(o.codes)), o.measure,
                      cell(", ".join(o.data_forms).replace("_", " ")), tp, cell(model),
                      count(o.min_studies), "yes" if o.exploratory else "no"])
-    return pipe_table(["Outcome", "Codes", "Measure", "Data accepted", "Time point", "Model",
-                       "Minimum studies", "Exploratory"], rows, "lllllllc")
+    return lift_constant(["Outcome", "Codes", "Measure", "Data accepted", "Time point", "Model",
+                          "Minimum studies", "Exploratory"], rows)
+
+
+def plan_table(plan) -> str:
+    """The planned analyses; a column the same for every outcome is left to `plan_table_note`."""
+    headers, rows, _ = _plan_rows(plan)
+    align = {"Exploratory": "c"}
+    return pipe_table(headers, rows, "".join(align.get(h, "l") for h in headers))
+
+
+def plan_table_note(plan) -> str:
+    return lifted_note(_plan_rows(plan)[2])
 
 
 SEARCH_KINDS = {"database": "database", "register": "register", "website": "website",
@@ -413,8 +534,7 @@ def search_date(date, qualifier) -> str:
     return f"before {_t(date)}" if _t(qualifier) == "before" else _t(date)
 
 
-def search_table(sheets) -> str:
-    """The search as PRISMA 2020 items 6 and 7 ask: each source, its string, date and limits."""
+def _search_rows(sheets):
     rows = []
     for _, r in sheets["search"].iterrows():
         rows.append([cell(r["source_name"]), SEARCH_KINDS.get(_t(r["kind"]), cell(r["kind"])),
@@ -422,4 +542,15 @@ def search_table(sheets) -> str:
                           else "not reported"),
                      search_date(r["date_searched"], r["date_qualifier"]),
                      cell(r["limits"], empty="none reported")])
-    return pipe_table(["Source", "Kind", "Search string", "Date searched", "Limits"], rows, "lllll")
+    return lift_constant(["Source", "Kind", "Search string", "Date searched", "Limits"], rows)
+
+
+def search_table(sheets) -> str:
+    """The search as PRISMA 2020 items 6 and 7 ask: each source, its string, date and limits;
+    a column the same for every source is left to `search_table_note`."""
+    headers, rows, _ = _search_rows(sheets)
+    return pipe_table(headers, rows, "l" * len(headers))
+
+
+def search_table_note(sheets) -> str:
+    return lifted_note(_search_rows(sheets)[2])
