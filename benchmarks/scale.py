@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock")
+FILES = ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock",
+         "review_tables.py", "style")
 REVIEW = str(Path(sys.executable).with_name("review"))
 SEED = 20251201
 SOURCE = "benchmarks/scale.py (synthetic)"
