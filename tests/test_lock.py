@@ -129,3 +129,18 @@ def test_check_without_a_lock_says_how_to_make_one(tmp_path, capsys):
     assert err.strip().endswith("numbers.lock: not found; create it with `review lock`")
     assert main(["lock", "--root", str(root)]) == 0
     assert (root / LOCK_FILE).read_text(encoding="utf-8") == (REPO / LOCK_FILE).read_text(encoding="utf-8")
+
+
+def test_the_table_cuts_long_values_so_rows_stay_short():
+    from analysis.living.lock import TABLE_CELL, changes_table
+    from analysis.living.numbers import ADDED, CHANGED, Change
+
+    keys = ", ".join(f"study{i:05d}" for i in range(10_000))
+    table = changes_table([Change("analysis.X.studies", CHANGED, "a, b", keys),
+                           Change("analysis.X.k", ADDED, None, 10_000)])
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert max(len(line) for line in lines) < 2 * TABLE_CELL + 40
+    assert lines[2].split("  ") == ["analysis.X.studies", '"a, b"',
+                                    '"study00000, study00001, study00002, study00003, study000...', "changed"]
+    assert lines[3].split() == ["analysis.X.k", "10000", "added"]

@@ -31,17 +31,17 @@ def _root(arg: str | None) -> Path:
 
 def run(args) -> int:
     from ..data.bibliography import bibliography_warnings
-    from ..data.validate import BIB_FILE, check_sheets, project_warnings, validate_project
+    from ..data.validate import BIB_FILE, validation
 
     root = _root(args.root)
-    problems = validate_project(root)
+    sheets, problems, plan_warnings = validation(root)
     # Incomplete references are reported, not failed: some cannot be completed from any source.
     warnings = bibliography_warnings(root / BIB_FILE)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if warnings:
         print(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} about {BIB_FILE}", file=sys.stderr)
-    for w in project_warnings(root):
+    for w in plan_warnings:
         print(f"warning: {w}", file=sys.stderr)
     for p in problems:
         print(p)
@@ -49,7 +49,6 @@ def run(args) -> int:
         files = len({p.file for p in problems})
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} file{'s' if files != 1 else ''}")
         return 1
-    sheets, _ = check_sheets(root)
     rows = sum(len(s.rows) for s in sheets.values())
     print(f"ok: {len(sheets)} sheets, {rows} rows")
     return 0

@@ -43,6 +43,18 @@ def _parse(path: Path) -> tuple[model.Library | None, list[Problem]]:
         data = path.read_bytes()
     except FileNotFoundError:
         return None, [Problem(name, None, None, "missing: study keys cannot be checked")]
+    # One validation reads the file for keys, citations, sources and completeness: parse it once.
+    # Keyed on the bytes, so an edited file is parsed afresh.
+    if not (_LAST and _LAST[0] == (name, data)):
+        _LAST[:] = [(name, data), _parse_bytes(name, data)]
+    library, problems = _LAST[1]
+    return library, list(problems)  # callers add to the list
+
+
+_LAST: list = []  # [(name, bytes), result] of the last parse
+
+
+def _parse_bytes(name: str, data: bytes) -> tuple[model.Library | None, list[Problem]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

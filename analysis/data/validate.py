@@ -273,16 +273,22 @@ def check_sheets(root) -> tuple[dict[str, RawSheet], list[Problem]]:
     return sheets, problems
 
 
-def validate_project(root, check_citations: bool = True) -> list[Problem]:
-    """All problems of what the project reads, [] when clean: the schema, the sheets, references.bib
-    (plus review.qmd citations when asked), analysis_plan.yml against the sheets, the claims' rules,
-    _quarto.yml and review.qmd's front matter."""
+def validation(root, check_citations: bool = True) -> tuple[dict[str, RawSheet], list[Problem], list[str]]:
+    """The sheets as read, every problem and the plan's warnings, from one reading of the project."""
     root = Path(root)
     sheets, problems = check_sheets(root)
     qmd = root / QMD_FILE if check_citations else None
     problems = problems + check_bibliography(root / BIB_FILE, qmd) + check_sources(root / BIB_FILE)[0]
-    problems += _plan(root, sheets)[0] + _claims(root) + _document(root)
-    return problems
+    plan_problems, warnings = _plan(root, sheets)
+    problems += plan_problems + _claims(root) + _document(root)
+    return sheets, problems, warnings
+
+
+def validate_project(root, check_citations: bool = True) -> list[Problem]:
+    """All problems of what the project reads, [] when clean: the schema, the sheets, references.bib
+    (plus review.qmd citations when asked), analysis_plan.yml against the sheets, the claims' rules,
+    _quarto.yml and review.qmd's front matter."""
+    return validation(root, check_citations)[1]
 
 
 def project_warnings(root) -> list[str]:

@@ -107,14 +107,23 @@ def difference(c: Change) -> str:
     return "changed"
 
 
+TABLE_CELL = 60  # characters of a value shown in the table; `review numbers --json` has them whole
+
+
+def _clip(text: str) -> str:
+    """A long value (the list of a thousand studies' keys) cut short: every row is padded to the
+    widest cell, so one such value would otherwise make the table gigabytes long."""
+    return text if len(text) <= TABLE_CELL else text[: TABLE_CELL - 3] + "..."
+
+
 def changes_table(changes: list[Change], old_label: str = "locked", new_label: str = "new") -> str:
     """An aligned table: number, locked, new, difference (one row per change)."""
     if not changes:
         return "no number moved"
     rows = [("number", old_label, new_label, "difference")]
     for c in changes:
-        rows.append((c.key, "" if c.kind == ADDED else show(c.old),
-                     "" if c.kind == REMOVED else show(c.new), difference(c)))
+        rows.append((c.key, "" if c.kind == ADDED else _clip(show(c.old)),
+                     "" if c.kind == REMOVED else _clip(show(c.new)), difference(c)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = []
     for j, r in enumerate(rows):
