@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from trial_fixture import add_trial  # noqa: E402
 
 RUNS = 5
-FILES = ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock")
+FILES = ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock", "_version.yml")
 REVIEW = str(Path(sys.executable).with_name("review"))
 GIT = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.org", "-c", "commit.gpgsign=false"]
 

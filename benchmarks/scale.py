@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("review.qmd", "_quarto.yml", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock",
-         "review_tables.py", "style")
+         "review_tables.py", "style", "_version.yml")
 REVIEW = str(Path(sys.executable).with_name("review"))
 SEED = 20251201
 SOURCE = "benchmarks/scale.py (synthetic)"

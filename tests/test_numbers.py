@@ -28,7 +28,7 @@ from analysis.render import snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
-PROJECT_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock"]
+PROJECT_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock", "_version.yml"]
 
 
 def copy_project(dest: Path) -> Path:

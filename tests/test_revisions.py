@@ -17,6 +17,7 @@ import pytest
 from analysis.living.changelog import version_note
 from analysis.errors import InputError
 from analysis.living.lock import LOCK_FILE, read_lock
+from analysis.living.versions import long_date, read_version
 from analysis.living.numbers import clean, diff_numbers, project_numbers
 from analysis.render.api import inputs_digest
 from analysis.living.revisions import (
@@ -341,13 +342,15 @@ def test_version_note_when_something_moved(history):
     # the last commit changed the sheets: compared with the one before it
     assert previous_version(root).sha == shas["uncited"]
     note = version_note(root, edited)
-    short = _short(root, shas["uncited"])
+    # the copy carries the bundled review's version file, not locked again in this history
+    v = read_version(root)
     assert note.splitlines() == [
-        f"Compared with the previous version of the extraction sheets (commit {short}, 2024-03-02), "
-        "these numbers moved:",
+        f"Since version {v.number} ({long_date(v.date)}), the evidence changed as follows:",
         "",
-        "- Adverse events, vertigo: active arms 2 of 38 instead of 1 of 38; all arms 2 of 48 instead of 1 of 48.",
-        "- Reproduction ledger: C27 reproduced value 2 instead of 1, differs (was consistent (taken from the review)).",
+        "- Adverse events, vertigo: 2 of 38 in active arms (was 1 of 38).",
+        "",
+        "Also changed, without new evidence: the reproduction ledger's check of one statement of the "
+        "published review (C27).",
     ]
 
 
@@ -359,9 +362,9 @@ def test_version_note_when_nothing_moved(history, tmp_path):
     bib = clone / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8") + "\n% a comment\n", encoding="utf-8")
     assert previous_version(clone).sha == shas["edited"]
+    v = read_version(clone)
     assert version_note(clone, edited) == (
-        "No number in this review moved since the previous version of the extraction sheets "
-        f"(commit {_short(root, shas['edited'])}, 2024-03-03).")
+        f"No study, estimate or adverse-event count changed since version {v.number} ({long_date(v.date)}).")
 
 
 def test_version_note_when_the_previous_sheets_cannot_be_read(history, tmp_path):
@@ -378,6 +381,8 @@ def test_version_note_when_the_previous_sheets_cannot_be_read(history, tmp_path)
     short = _short(clone, bad)
     line = next(i for i, r in enumerate((clone / "extraction/adverse_events.csv").read_text().splitlines(), 1)
                 if r.startswith("im2022,rtms,vertigo,"))
-    assert note == (f"The numbers could not be compared with the previous version of the sheets (commit {short}, "
-                    f"2024-03-04): the sheets at {short} cannot be read by this version: "
+    v = read_version(clone)
+    assert short not in note
+    assert note == (f"The numbers could not be compared with version {v.number} ({long_date(v.date)}): its sheets "
+                    "cannot be read by this version of the toolkit: "
                     f"adverse_events.csv:{line}:events: below the minimum 0 (-1).")

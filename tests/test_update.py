@@ -166,8 +166,11 @@ def test_render_shows_the_trial_everywhere(updated):
     # the version note names what moved since the committed version
     note = html[html.index('id="sec-version"'):html.index('id="sec-intro"')]
     note = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", note))
-    assert "included studies 15 instead of 14" in note and "Fixture 2026" in note
-    assert "Berg Balance Scale: 2 studies instead of 1; now pooled" in note
+    # in plain sentences, the previous version named by its number and date, not a commit
+    assert "One study added: Fixture 2026 (40 participants)." in note
+    assert ("Berg Balance Scale: now pooled from two studies (Im 2022 and Fixture 2026): "
+            "MD 3.12 (95% CI 1.40 to 4.84). Before, only Im 2022 gave usable data.") in note
+    assert "Since version 1 (" in note and "commit" not in note and "instead of" not in note
     pdf = re.sub(r"\s+", " ", pdf_text(updated / "_output" / "review.pdf"))
-    assert "included studies 15 instead of 14" in pdf
+    assert "One study added: Fixture 2026 (40 participants)." in pdf
     assert report.outputs

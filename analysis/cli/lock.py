@@ -18,16 +18,21 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..living.lock import LOCK_FILE, changes_table, check, counts, lock
+    from ..living.lock import LOCK_FILE, changes_table, check, counts, lock, lock_path, read_lock
+    from ..living.versions import VERSION_FILE, read_version, version_problem
 
     root = project_root(args.root)
     if args.command == "lock":
         changes = lock(root)
         print(changes_table(changes))
-        print(f"{LOCK_FILE} written ({counts(changes)})", file=sys.stderr)
+        version = read_version(root)
+        print(f"{LOCK_FILE} written ({counts(changes)}); {VERSION_FILE}: {version.describe()}", file=sys.stderr)
         return 0
     changes = check(root)
     if not changes:
+        problem = version_problem(root, read_lock(lock_path(root)))
+        if problem:
+            raise ReviewError(problem)
         print(f"every number follows from the sheets: {LOCK_FILE} is up to date")
         return 0
     print(changes_table(changes))

@@ -90,6 +90,7 @@ def _sentence(subject: str, parts: list) -> str | None:
 
 def _studies(g: _Group, names: Names) -> str | None:
     parts = []
+    g.take("list")  # the studies themselves are named from their n_total below
     for key, what in (("included", "included studies"), ("identified", "identified studies"),
                       ("participants", "participants"), ("in_sheet", "rows in studies.csv"),
                       ("participants_unknown", "included studies without a stated total")):
@@ -411,16 +412,20 @@ def describe(old: dict, new: dict, names: Names | None = None) -> list[str]:
 # --- the review's version note ----------------------------------------------------------
 
 def version_note(root, numbers: dict | None = None) -> str:
-    """Markdown for the rendered review: what moved since the previous version of the sheets.
+    """Markdown for the rendered review: what changed in the evidence since the previous version.
 
     The previous version is `revisions.previous_version` (the last commit while the sheets
     have uncommitted changes, else the commit before the last one that changed them); its
-    sheets are recomputed with the running code. Without git history the note says so.
+    sheets are recomputed with the running code, so only the data's changes show. Versions
+    are named by the number and date of their version file (`versions.VERSION_FILE`), or by
+    the commit's date where an old commit has none. The sentences are `note.note_text`'s.
     `numbers` are the current numbers when the caller already has them.
     """
     from ..errors import InputError
+    from .note import note_text
     from .numbers import project_numbers
     from .revisions import names_at, numbers_at, previous_version
+    from .versions import long_date, read_version, version_at
 
     try:
         rev = previous_version(root)
@@ -430,13 +435,21 @@ def version_note(root, numbers: dict | None = None) -> str:
     if rev is None:
         return ("No earlier version of the extraction sheets is in this copy's history, so there "
                 "is nothing to compare these numbers with.")
+    before = version_at(root, rev.sha)
+    previous = before.describe() if before else f"the previous version ({long_date(rev.date)})"
+    try:
+        now = read_version(root)
+    except InputError:
+        now = None
+    lead = f"This is version {now.number} of the review, dated {long_date(now.date)}." if now else ""
     try:
         old, _ = numbers_at(root, rev.sha)
         names = names_for(root).merged(names_at(root, rev))
     except InputError as exc:
-        return f"The numbers could not be compared with the previous version of the sheets ({rev.describe()}): {exc}."
-    sentences = describe(old, project_numbers(root) if numbers is None else numbers, names)
-    if not sentences:
-        return f"No number in this review moved since the previous version of the extraction sheets ({rev.describe()})."
-    return (f"Compared with the previous version of the extraction sheets ({rev.describe()}), "
-            f"these numbers moved:\n\n" + "\n".join(f"- {s}" for s in sentences))
+        why = str(exc).replace(f"the sheets at {rev.short} cannot be read by this version",
+                               "its sheets cannot be read by this version of the toolkit")
+        return f"The numbers could not be compared with {previous}: {why}."
+    new = project_numbers(root) if numbers is None else numbers
+    if now and before and now.number == before.number:
+        lead = ""  # the sheets changed since the version was locked: this is no version of its own yet
+    return note_text(old, new, names, lead, previous)

@@ -80,16 +80,26 @@ def check(root) -> list[Change]:
     return diff_numbers(locked, project_numbers(root))
 
 
-def lock(root) -> list[Change]:
-    """Rewrite the lock from the sheets; the changes against the previous lock (all added when new)."""
+def lock(root, today: str | None = None) -> list[Change]:
+    """Rewrite the lock from the sheets; the changes against the previous lock (all added when new).
+
+    When a number moved, the review's version file (`versions.VERSION_FILE`) gets the next
+    version number, dated `today` (default: the date of the lock).
+    """
+    from .versions import next_version, write_version
+
     path = lock_path(root)
     try:
         previous = read_lock(path)
     except InputError:  # no lock yet, or one that no longer parses: it is rebuilt either way
         previous = {}
     numbers = project_numbers(root)
+    changes = diff_numbers(previous, numbers)
+    version = next_version(root, numbers, moved=bool(changes), today=today)
     write_text_atomic(path, dumps_lock(numbers))
-    return diff_numbers(previous, numbers)
+    if version is not None:
+        write_version(root, version)
+    return changes
 
 
 # --- the table of what moved ------------------------------------------------------------

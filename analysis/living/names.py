@@ -15,6 +15,7 @@ class Names:
     studies: dict = field(default_factory=dict)    # study key -> label
     prisma: dict = field(default_factory=dict)     # prisma key part -> label
     reasons: dict = field(default_factory=dict)    # reason key part -> reason text
+    levels: dict = field(default_factory=dict)     # outcome id (key part) -> confidence level (95)
 
     def study(self, key: str) -> str:
         return self.studies.get(key, key)
@@ -25,7 +26,8 @@ class Names:
     def merged(self, older: "Names") -> "Names":
         """These names, falling back on `older` ones (for studies or outcomes since removed)."""
         return Names(*({**o, **n} for o, n in ((older.outcomes, self.outcomes), (older.studies, self.studies),
-                                               (older.prisma, self.prisma), (older.reasons, self.reasons))))
+                                               (older.prisma, self.prisma), (older.reasons, self.reasons),
+                                               (older.levels, self.levels))))
 
 
 def _csv_rows(path: Path) -> list[dict]:
@@ -46,7 +48,9 @@ def names_for(root) -> Names:
     root = Path(root)
     names = Names()
     try:
-        names.outcomes = {_part(o.id): o.label for o in load_plan(root).outcomes}
+        outcomes = load_plan(root).outcomes
+        names.outcomes = {_part(o.id): o.label for o in outcomes}
+        names.levels = {_part(o.id): o.level for o in outcomes}
     except InputError:
         pass
     ext = root / "extraction"

@@ -152,6 +152,8 @@ def _studies(sheets, out: dict, counted=()) -> None:
     included = st[st["included"].map(_text) != "no"] if "included" in st else st
     out["studies.in_sheet"] = len(st)
     out["studies.included"] = len(included)
+    # which studies, by key in the sheet's order: the version note names those added and removed
+    out["studies.list"] = ", ".join(_part(s) for s in included["study"])
     if "identified" in included:
         out["studies.identified"] = sum(_text(v) != "no" for v in included["identified"])
     for col in counted:

@@ -10,7 +10,6 @@ Every git failure is one InputError line; nothing here writes into the project.
 from __future__ import annotations
 
 import io
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..files import with_path
 
-# What the numbers are computed from (the code aside).
-INPUTS = ("extraction", "analysis_plan.yml", "references.bib")
+from .gitrepo import INPUTS, git, inputs_changed  # noqa: F401  (also read from here)
 
 
 @dataclass(frozen=True)
@@ -32,18 +30,6 @@ class Revision:
 
     def describe(self) -> str:
         return f"commit {self.short}, {self.date}"
-
-
-def git(root, *args: str, binary: bool = False):
-    """Output of `git -C root ARGS`; InputError with git's first line of complaint on failure."""
-    try:
-        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
-    except FileNotFoundError:
-        raise InputError("git is not installed, so no earlier revision can be read") from None
-    if proc.returncode != 0:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"git {args[0]} failed in {root}: {why[0] if why else f'exit {proc.returncode}'}")
-    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
 
 
 def _prefix(root) -> str:
@@ -115,11 +101,6 @@ def lock_at(root, rev: str) -> tuple[dict, Revision]:
     except InputError:
         raise InputError(f"{revision.short}: has no {LOCK_FILE}") from None
     return parse_lock(text, f"{LOCK_FILE} at {revision.short}"), revision
-
-
-def inputs_changed(root) -> bool:
-    """Whether the working tree's inputs differ from the last commit (untracked files count)."""
-    return bool(git(root, "status", "--porcelain", "--", *INPUTS).strip())
 
 
 def previous_version(root) -> Revision | None:

@@ -14,7 +14,9 @@ DOC_KEYS = {
     "title", "subtitle", "author", "authors", "date", "abstract", "abstract-title",
     "bibliography", "csl", "toc", "toc-depth", "toc-title", "number-sections",
     "number-depth", "lang", "format", "execute", "link-citations", "keywords",
-    "fig-width", "fig-height", "fig-dpi",
+    "fig-width", "fig-height", "fig-dpi", "metadata-files",
+    # the review's version file (`review lock`): its number is read by the version note
+    "version", "numbers-digest",
     # accepted and meaningless for the output here
     "engine", "jupyter", "project", "editor",
 }
@@ -55,6 +57,7 @@ def load_project(root: Path) -> dict:
         raise RenderError(f"_quarto.yml:{line}:{col}: not valid YAML: {what}") from None
     if not isinstance(data, dict):
         raise RenderError("_quarto.yml must be a YAML mapping")
+    data = _with_metadata_files(Path(root), data, "_quarto.yml")
     proj = data.get("project") or {}
     for key in proj:
         if key not in PROJECT_KEYS:
@@ -62,6 +65,34 @@ def load_project(root: Path) -> dict:
     if proj.get("execute-dir") not in (None, "project"):
         raise RenderError("_quarto.yml: only `execute-dir: project` is supported")
     return data
+
+
+def _with_metadata_files(root: Path, data: dict, where: str) -> dict:
+    """`data` with the YAML files its `metadata-files` names merged over it, as Quarto merges
+    them into the project's metadata (quarto-cli src/config/metadata.ts, includedMetadata:
+    paths relative to the project, a missing file skipped, later files over earlier ones)."""
+    names = data.get("metadata-files")
+    if names is None:
+        return data
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RenderError(f"{where}: metadata-files must be a list of file names")
+    merged: dict = {}
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            from ..data.locate import yaml_error_place
+            line, col, what = yaml_error_place(exc)
+            raise RenderError(f"{name}:{line}:{col}: not valid YAML: {what}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RenderError(f"{name}: cannot be read ({exc})") from None
+        if not isinstance(meta, dict):
+            raise RenderError(f"{name}: must be a YAML mapping (named by {where} under metadata-files)")
+        merged = _merge(merged, meta)
+    return _merge(data, merged)
 
 
 def output_dir_name(project: dict) -> str:
@@ -100,6 +131,8 @@ def resolve(project: dict, front: dict, fmt: str) -> dict:
     """Options for one format: project metadata < document < project format < document format."""
     _check_keys({k: v for k, v in project.items() if k != "project"}, "_quarto.yml")
     _check_keys(front, "review.qmd front matter")
+    if "metadata-files" in front:
+        raise RenderError("review.qmd front matter: name metadata-files in _quarto.yml, where both engines read them")
     base = _merge({k: v for k, v in project.items() if k not in ("project", "format")},
                   {k: v for k, v in front.items() if k != "format"})
     out = dict(base)
@@ -188,7 +221,7 @@ def include_files(opts: dict, key: str, root: Path, build: Path) -> list[Path]:
 
 
 # Options whose value names a project file the output depends on.
-FILE_KEYS = ("bibliography", "csl", "css", "include-in-header", "reference-doc")
+FILE_KEYS = ("bibliography", "csl", "css", "include-in-header", "reference-doc", "metadata-files")
 
 
 def named_files(root: Path) -> list[Path]:
