@@ -247,3 +247,44 @@ def test_document_without_cells_renders_project_images(tmp_path):
     listing = subprocess.run(["pdfimages", "-list", str(root / "_output/review.pdf")], capture_output=True,
                              text=True, check=True).stdout
     assert len(listing.splitlines()) >= 3
+
+
+def test_figures_and_tables_printed_by_a_cell_are_numbered_in_document_order(tmp_path):
+    """As Quarto, which resolves cross-references on the markdown after the cells ran: a figure
+    or table an `asis` cell prints is numbered where it stands, the prose may refer to it, and an
+    SVG is replaced by its PDF sibling in the Typst PDF and its PNG sibling in DOCX."""
+    root = project(tmp_path, """\
+        ![First](a.png){#fig-first}
+
+        See @fig-made and @tbl-made.
+
+        ```{python}
+        #| label: made
+        #| output: asis
+        print(text)
+        ```
+
+        ![Last](b.png){#fig-last}
+        """)
+    for name in ("made.svg", "made.pdf", "made.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "build").mkdir()
+    b = Builder(root, tmp_path / "build")
+    a = b.scan()
+    assert a.deferred == [(11, "fig-made"), (11, "tbl-made")]
+    printed = ('![Made, as @fig-first](made.svg){#fig-made fig-alt="A made figure"}\n\n'
+               "| a |\n|---|\n| 1 |\n\n: Made table {#tbl-made}\n")
+    b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": printed}]}
+    b.renumber(a)
+    nb = "\u00a0"
+    html = b.assemble("html", a)
+    assert f"See [Figure{nb}2](#fig-made) and [Table{nb}1](#tbl-made)." in html
+    assert f"![Figure{nb}2: Made, as [Figure{nb}1](#fig-first)](../made.svg){{#fig-made alt=\"A made figure\"}}" in html
+    assert f": Table{nb}1: Made table" in html and "::: {#tbl-made}" in html
+    assert f"![Figure{nb}3: Last]" in html
+    assert "](../made.pdf){#fig-made" in b.assemble("typst", a)
+    assert "](../made.png){#fig-made" in b.assemble("docx", a)
+    b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": "nothing\n"}]}
+    a = b.scan()
+    with pytest.raises(RenderError, match=re.escape("review.qmd:11: cross-reference `@fig-made` has no target")):
+        b.renumber(a)

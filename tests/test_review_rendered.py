@@ -41,6 +41,10 @@ def _qmd_outline():
         m = re.match(r"#\|\s*label:\s*((fig|tbl)-[\w-]+)", line)
         if in_cell and m:
             (figs if m.group(2) == "fig" else tbls).append(m.group(1))
+        elif in_cell:
+            # a figure or table an `asis` cell prints with its label written out
+            for m in re.finditer(r"\{#((fig|tbl)-[\w-]*\w)", line):
+                (figs if m.group(2) == "fig" else tbls).append(m.group(1))
         elif not in_cell and re.match(r"#{1,3} ", line):
             headings.append(re.sub(r"\s*\{[^}]*\}\s*$", "", line.lstrip("#").strip()))
     return headings, figs, tbls
@@ -60,13 +64,28 @@ def bundled(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def shown(bundled):
+    """The figure and table labels of the rendered review: those review.qmd names and those
+    the results' display records add (analysis.review.displays), in no particular order."""
+    from analysis.data.load import load_sheets
+    from analysis.data.plan import load_plan
+    from analysis.review.displays import displays
+    from analysis.review.synthesis import synthesise
+
+    records = displays(synthesise(load_sheets(bundled), load_plan(bundled)))
+    return (FIGS + [d.label for d in records if d.is_figure],
+            TBLS + [d.label for d in records if d.label.startswith("tbl-")])
+
+
 def test_outline_is_not_empty():
     # guards the parsing above: the review has its sections, figures and tables
     assert len(HEADINGS) >= 30 and "Introduction" in HEADINGS and "Conclusions" in HEADINGS
     assert "fig-prisma" in FIGS and "tbl-characteristics" in TBLS
 
 
-def test_pdf_has_every_section_figure_and_table(bundled):
+def test_pdf_has_every_section_figure_and_table(bundled, shown):
+    FIGS, TBLS = shown
     text = _squash(pdf_text(bundled / "_output/review.pdf"))
     for heading in HEADINGS:
         assert heading in text, heading
@@ -96,7 +115,8 @@ def test_reference_list_follows_the_bundled_style(bundled):
 
 # CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")
-def test_html_in_chromium(bundled, tmp_path):
+def test_html_in_chromium(bundled, shown, tmp_path):
+    FIGS, TBLS = shown
     got = inspect_html(bundled / "_output/review.html", ARTIFACTS / "review-bundled.png", tmp_path)
     assert got["console_errors"] == []
     assert got["brokenLinks"] == []

@@ -144,7 +144,7 @@ def test_render_shows_the_trial_everywhere(updated):
     assert len(row) == 1
     assert all(cell in row[0] for cell in ("RCT", "subacute", "40 (20/20)", "iTBS", "double-cone coil"))
     # the forest plot has a row for it
-    forest = _figure(html, "fig-forest-bbs-smd")
+    forest = _figure(html, "fig-forest-bbs-smd-any-change")
     labels = re.findall(r"<!-- (.*?) -->", forest)
     assert "Fixture 2026" in labels and "Kim 2014" in labels and "Im 2022" in labels
     # the main Berg Balance Scale forest: Im 2022 alone before, now both trials and a diamond
@@ -159,7 +159,12 @@ def test_render_shows_the_trial_everywhere(updated):
     # the prose follows: the BBS is now a pooled main analysis, no longer a single-study one
     assert ("One main analysis reached the plan’s threshold of two studies: Berg Balance Scale, "
             "MD 3.12 (95% CI 1.40 to 4.84)") in text
-    assert "For two outcomes a single study gives usable data" in text
+    assert "For two outcomes a single study each gives usable data" in text
+    # captions follow the count: the flow and the study table are this version's
+    assert "PRISMA 2020 flow of this version, which includes 15 studies, one more than the published review." in text
+    assert "Characteristics of the included studies, as found in the sources read" in text
+    # the pooled harms are in the body: their table and a forest
+    assert 'id="tbl-harms-pooled"' in html and 'id="fig-harms-headache"' in html
     prisma = re.findall(r"<!-- (.*?) -->", _figure(html, "fig-prisma"))
     # a new review: one box of included studies (the new-review template), whose count moved
     assert prisma.count("(n = 15)") == 1 and "(n = 14)" not in prisma

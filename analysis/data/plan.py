@@ -125,6 +125,20 @@ class SafetyPlan:
 
 
 @dataclass(frozen=True)
+class SensitivityPlan:
+    """When the review draws the sensitivity analyses of a pooled (inverse-variance) outcome:
+    leave-one-out and cumulative pooling from `leave_one_out` and `cumulative` studies (with
+    two, leaving one out leaves a single study, which says nothing new), cumulative pooling in
+    order of `cumulative_order` (a numeric studies.csv column), and the funnel plot, Egger's
+    test and trim-and-fill from `small_study_effects` studies (below ten they have too little
+    power to mean anything)."""
+    leave_one_out: int = 3
+    cumulative: int = 3
+    cumulative_order: str = "year"
+    small_study_effects: int = 10
+
+
+@dataclass(frozen=True)
 class AnalysisPlan:
     version: int
     title: str
@@ -139,6 +153,7 @@ class AnalysisPlan:
     # columns of studies.csv whose values are counted among the included studies (the numbers'
     # studies.by_COLUMN.VALUE); default: its columns with allowed values (an enum)
     counts: tuple[str, ...] = ()
+    sensitivity: SensitivityPlan = field(default_factory=SensitivityPlan)
 
     def outcome(self, outcome_id: str) -> OutcomePlan:
         for o in self.outcomes:
@@ -194,6 +209,12 @@ class AnalysisPlan:
         for m in self.meta_regression:
             lines.append(f"- Meta-regression on {m.label}, run when at least {m.min_studies} "
                          "pooled studies report it.")
+        sens = self.sensitivity
+        lines.append(f"- Sensitivity: for an outcome pooled by inverse variance, leave-one-out pooling "
+                     f"when at least {sens.leave_one_out} studies contribute and cumulative pooling "
+                     f"(studies added in order of {sens.cumulative_order}) when at least "
+                     f"{sens.cumulative} do; the funnel plot, Egger's regression test and "
+                     f"trim-and-fill when at least {sens.small_study_effects} do.")
         methods = " and ".join({"MH_RD": "Mantel-Haenszel risk difference",
                                 "PETO_OR": "Peto odds ratio"}[m] for m in self.safety.methods)
         scope = ("the included studies" if self.safety.studies == "included"
@@ -394,7 +415,7 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
     meta-regressions and characteristics be checked against the sheet's columns.
     """
     top = ("version", "title", "defaults", "multi_arm", "timepoint_labels", "outcomes",
-           "subgroups", "meta_regression", "characteristics", "counts", "safety")
+           "subgroups", "meta_regression", "characteristics", "counts", "safety", "sensitivity")
     _mapping(raw, "", top, ("version", "title", "defaults", "outcomes"))
     if raw["version"] != 1:
         _fail("version", f"unknown value {raw['version']!r}; allowed: 1")
@@ -465,10 +486,28 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
                         _int(s["min_studies"], "safety.min_studies", 2),
                         _level(s["level"], "safety.level"),
                         _text(s["rule"], "safety.rule"))
+    sensitivity = _sensitivity(raw.get("sensitivity"), study_columns)
     return AnalysisPlan(version=1, title=_text(raw["title"], "title"), multi_arm=multi_arm,
                         outcomes=outcomes, subgroups=tuple(subgroups), safety=safety,
                         timepoint_labels=labels, meta_regression=tuple(metareg),
-                        characteristics=characteristics, counts=counts)
+                        characteristics=characteristics, counts=counts, sensitivity=sensitivity)
+
+
+def _sensitivity(raw, study_columns) -> SensitivityPlan:
+    """The `sensitivity` block: each key optional, the defaults of SensitivityPlan otherwise."""
+    if raw is None:
+        return SensitivityPlan()
+    keys = ("leave_one_out", "cumulative", "cumulative_order", "small_study_effects")
+    _mapping(raw, "sensitivity", keys)
+    d = SensitivityPlan()
+    order = raw.get("cumulative_order", d.cumulative_order)
+    order = _column(order, "sensitivity.cumulative_order", study_columns, numeric=True)
+    return SensitivityPlan(
+        leave_one_out=_int(raw.get("leave_one_out", d.leave_one_out), "sensitivity.leave_one_out", 2),
+        cumulative=_int(raw.get("cumulative", d.cumulative), "sensitivity.cumulative", 2),
+        cumulative_order=order,
+        small_study_effects=_int(raw.get("small_study_effects", d.small_study_effects),
+                                 "sensitivity.small_study_effects", 3))
 
 
 def study_columns(root) -> dict | None:

@@ -15,17 +15,25 @@ SVG_METADATA = {"Date": None, "Creator": None}
 PNG_METADATA = {"Software": None}
 
 
-def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300) -> list[Path]:
-    """Save `fig` to `stem`.svg and `stem`.png; returns both paths.
+PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
+METADATA = {"svg": SVG_METADATA, "png": PNG_METADATA, "pdf": PDF_METADATA}
+
+
+def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300,
+                formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
+    """Save `fig` to `stem`.svg and `stem`.png (and `stem`.pdf when `formats` names it, the
+    vector figure of a Typst PDF); returns the paths in the order of `formats`.
 
     A partly written file never replaces a good one: each is written beside its
     target and moved into place.
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    svg = stem.with_name(stem.name + ".svg")
-    png = stem.with_name(stem.name + ".png")
+    paths = []
     with matplotlib.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-        atomic_write(svg, lambda p: fig.savefig(p, format="svg", metadata=SVG_METADATA))
-        atomic_write(png, lambda p: fig.savefig(p, format="png", dpi=dpi, metadata=PNG_METADATA))
-    return [svg, png]
+        for fmt in formats:
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            extra = {"dpi": dpi} if fmt == "png" else {}
+            atomic_write(path, lambda p, fmt=fmt, extra=extra: fig.savefig(p, format=fmt, metadata=METADATA[fmt], **extra))
+            paths.append(path)
+    return paths

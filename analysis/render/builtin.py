@@ -50,6 +50,7 @@ class Analysis:
     headings: dict = field(default_factory=dict)        # line -> Heading
     refs: list = field(default_factory=list)            # (line, prefix-or-None, key)
     inline: list = field(default_factory=list)          # (line, expr)
+    deferred: list = field(default_factory=list)        # (line, key): a target a cell may print
 
 
 def _bib_keys(paths: list[Path]) -> set[str]:
@@ -231,8 +232,14 @@ class Builder:
             if prefix is not None:
                 if prefix not in SUPPORTED_XREF:
                     raise RenderError(f"{QMD}:{line_no}: `@{key}`: `{prefix}-` cross-references are not supported")
-                if key.lower() not in {k.lower() for k in a.labels} or \
-                        a.labels.get(_label_case(key, a.labels), ("",))[0] != prefix:
+                if key.lower() not in {k.lower() for k in a.labels}:
+                    if prefix in ("fig", "tbl") and self.doc.cells:
+                        # as Quarto, cross-references are resolved after the cells ran: the
+                        # target may be a figure or table an `asis` cell prints
+                        a.deferred.append((line_no, key))
+                        continue
+                    raise RenderError(f"{QMD}:{line_no}: cross-reference `@{key}` has no target")
+                if a.labels.get(_label_case(key, a.labels), ("",))[0] != prefix:
                     raise RenderError(f"{QMD}:{line_no}: cross-reference `@{key}` has no target")
             elif key not in self.bib_keys:
                 raise RenderError(f"{QMD}:{line_no}: citation `@{key}` is not in "
@@ -323,6 +330,61 @@ class Builder:
             self.timings["cells"] = time.perf_counter() - t_cells
         self.timings["kernel stop"] = k.stop_seconds
 
+    def _printed(self, cell: Cell) -> str:
+        """The markdown an `asis` cell printed (its stdout and markdown displays)."""
+        ex = self.base["execute"]
+        if cell.options.get("output", ex.get("output")) != "asis" or \
+                cell.options.get("include", ex.get("include")) is False:
+            return ""
+        parts = []
+        for o in self.outputs.get(cell.index, []):
+            if o.get("output_type") == "stream" and o.get("name") != "stderr":
+                parts.append(o["text"])
+            elif o.get("output_type") in ("display_data", "execute_result"):
+                md = o.get("data", {}).get("text/markdown")
+                if md:
+                    parts.append(md + "\n")
+        return "".join(parts)
+
+    def renumber(self, a: Analysis) -> None:
+        """Figures and tables numbered in document order once the cells have run, counting those
+        that `asis` cells printed (`![caption](path){#fig-x}`, a pipe table and `: caption {#tbl-x}`),
+        as Quarto resolves cross-references on the markdown after execution."""
+        order: list[tuple[str, str, int]] = []
+        for block in self.doc.blocks:
+            if isinstance(block, Cell):
+                label = str(block.label or "")
+                if label.startswith(("fig-", "tbl-")) and label in a.labels:
+                    order.append((label, a.labels[label][0], block.line))
+                for line in self._printed(block).splitlines():
+                    stripped = line.strip()
+                    im = IMAGE_FIG_RE.match(stripped)
+                    tm = TABLE_CAPTION_RE.match(stripped)
+                    ident = parse_attributes(im.group(3))[0] if im else tm.group(2) if tm else None
+                    if ident is None:
+                        continue
+                    if ident in a.labels or ident in {o[0] for o in order}:
+                        raise RenderError(f"cell {block.label or block.index} at {QMD}:{block.line} printed "
+                                          f"label `{ident}`, which is used twice")
+                    order.append((ident, "fig" if im else "tbl", block.line))
+            else:
+                for line_no, text, in_code in _lines(block):
+                    if in_code:
+                        continue
+                    stripped = text.strip()
+                    im = IMAGE_FIG_RE.match(stripped)
+                    tm = TABLE_CAPTION_RE.match(stripped)
+                    ident = parse_attributes(im.group(3))[0] if im else tm.group(2) if tm else None
+                    if ident is not None and ident in a.labels:
+                        order.append((ident, a.labels[ident][0], line_no))
+        counts = {"fig": 0, "tbl": 0}
+        for ident, kind, line in order:
+            counts[kind] += 1
+            a.labels[ident] = (kind, str(counts[kind]), line)
+        for line_no, key in a.deferred:
+            if _label_case(key, a.labels) not in a.labels:
+                raise RenderError(f"{QMD}:{line_no}: cross-reference `@{key}` has no target")
+
     # ---- assemble ---------------------------------------------------------------------
     def _refs(self, text: str, a: Analysis, line_no: int) -> str:
         """Replace Quarto cross-references in one code-free segment with numbered links."""
@@ -354,13 +416,53 @@ class Builder:
         text = re.sub(r"\[([^\[\]]*@[^\[\]]*)\](?!\()", bracket, text)
         return REF_RE.sub(lambda m: label_text(m.group(1), m.group(2)) if is_xref(m.group(2)) else m.group(0), text)
 
-    def _generated(self, text: str, cell: Cell, a: Analysis) -> str:
-        """Markdown printed by a cell: its references are checked and resolved like the document's."""
+    def _image_path(self, fmt: str, path: str) -> str:
+        """A printed image's path for one format: an `.svg` is replaced by its `.pdf` sibling in
+        the Typst PDF and its `.png` sibling in DOCX (or when fig-format asks for a raster),
+        when the sibling exists, as for a figure a cell displays."""
+        raster = str(self.cfg.get(fmt, {}).get("fig-format") or "").lower() in ("png", "retina", "jpeg")
+        if path.endswith(".svg") and not re.match(r"^([a-z][a-z0-9+.-]*:|/)", path, re.I):
+            want = ".png" if (fmt == "docx" or raster) else ".pdf" if fmt == "typst" else ".svg"
+            other = path[:-4] + want
+            if want != ".svg" and (self.root / other).exists():
+                path = other
+        return self._path(path)
+
+    def _generated(self, text: str, cell: Cell, a: Analysis, fmt: str = "html") -> str:
+        """Markdown printed by a cell: its references are checked and resolved like the document's;
+        the figures and tables it prints are numbered (see `renumber`)."""
         name = cell.label or f"#{cell.index}"
         out = []
         for line_no, line, in_code in _lines(Markdown(text.split("\n"), cell.line)):
             if in_code:
                 out.append(line)
+                continue
+            im = IMAGE_FIG_RE.match(line.strip())
+            if im:
+                ident, classes, kv = parse_attributes(im.group(3))
+                alt = kv.pop("fig-alt", None)
+                rest = [f".{c}" for c in classes] + [f'{k}="{v}"' for k, v in kv.items()]
+                if alt:
+                    rest.append('alt="' + str(alt).replace("\\", "\\\\").replace('"', '\\"') + '"')
+                cap = self._refs(im.group(1), a, cell.line)
+                out.append(f"![Figure\u00a0{a.labels[ident][1]}: {cap}]({self._image_path(fmt, im.group(2))})"
+                           f"{{#{ident}{' ' + ' '.join(rest) if rest else ''}}}")
+                continue
+            tm = TABLE_CAPTION_RE.match(line.strip())
+            if tm:
+                ident = tm.group(2)
+                j = len(out)
+                while j > 0 and not out[j - 1].strip():
+                    j -= 1
+                end = j
+                while j > 0 and out[j - 1].lstrip().startswith("|"):
+                    j -= 1
+                if j == end:
+                    raise RenderError(f"cell {name} at {QMD}:{cell.line} printed table caption "
+                                      f"`{{#{ident}}}` that does not follow a pipe table")
+                cap = self._refs(tm.group(1), a, cell.line)
+                out[j:end] = ["", f"::: {{#{ident}}}", "", *out[j:end], "",
+                              f": Table\u00a0{a.labels[ident][1]}: {cap}", "", ":::", ""]
                 continue
             if HEADING_RE.match(line):
                 raise RenderError(f"cell {name} at {QMD}:{cell.line} printed a heading ({line.strip()!r}); "
@@ -464,7 +566,7 @@ class Builder:
                     if opt("warning") is not False:
                         code_block(o["text"], "cell-output-stderr")
                 elif asis:
-                    out += [self._generated(o["text"].rstrip("\n"), cell, a), ""]
+                    out += [self._generated(o["text"].rstrip("\n"), cell, a, fmt), ""]
                 else:
                     code_block(o["text"], "cell-output")
             elif kind in ("display_data", "execute_result"):
@@ -481,7 +583,7 @@ class Builder:
                     images.append({"png": png, "svg": data.get("image/svg+xml"), "pdf": pdf})
                     out.append(f"\x00FIG{len(images) - 1}")
                 elif "text/markdown" in data:
-                    out += [self._generated(data["text/markdown"], cell, a), ""]
+                    out += [self._generated(data["text/markdown"], cell, a, fmt), ""]
                 elif "text/plain" in data:
                     if asis:
                         out += [data["text/plain"], ""]
@@ -726,6 +828,7 @@ class Builder:
         a = self.scan()
         self.timings["parse"] = time.perf_counter() - t
         self.execute(a)
+        self.renumber(a)
         results = {}
         stem = Path(QMD).stem
         if "html" in formats:

@@ -103,15 +103,33 @@ def join_words(items: Iterable[str], conjunction: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
 
 
-def study_list(sheets: Mapping, conjunction: str = "and", **filters) -> str:
-    """Labels of the matching included studies as prose: "Smith 2020, Jones 2021 and Lee 2022"."""
-    return join_words(included(sheets, **filters)["label"].map(_text), conjunction)
+# A list of names in running text is given in full up to LIST_MAX names; a longer one names
+# the first LIST_HEAD and counts the others ("Kim 2014, Im 2022 and 258 others").
+LIST_MAX = 6
+LIST_HEAD = 2
 
 
-def labels(sheets: Mapping, keys: Iterable[str]) -> str:
-    """Labels of the given study keys, in the order given, as prose."""
+def name_list(items: Iterable[str], conjunction: str = "and", where: str = "",
+              most: int = LIST_MAX) -> str:
+    """Names as prose, shortened when there are more than `most`: "A, B and 258 others",
+    followed by `where` (e.g. " (@tbl-x)", the table holding the full list) when shortened."""
+    items = [str(i) for i in items]
+    if len(items) <= most:
+        return join_words(items, conjunction)
+    rest = len(items) - LIST_HEAD
+    return ", ".join(items[:LIST_HEAD]) + f" {conjunction} {rest} others" + where
+
+
+def study_list(sheets: Mapping, conjunction: str = "and", where: str = "", **filters) -> str:
+    """Labels of the matching included studies as prose: "Smith 2020, Jones 2021 and Lee 2022"
+    (a long list shortened, see name_list)."""
+    return name_list(included(sheets, **filters)["label"].map(_text), conjunction, where)
+
+
+def labels(sheets: Mapping, keys: Iterable[str], where: str = "") -> str:
+    """Labels of the given study keys, in the order given, as prose (a long list shortened)."""
     by_key = dict(zip(sheets["studies"]["study"].map(_text), sheets["studies"]["label"].map(_text)))
-    return join_words(by_key[k] for k in keys)
+    return name_list((by_key[k] for k in keys), where=where)
 
 
 def n_total(sheets: Mapping, study: str) -> int | None:
@@ -267,7 +285,7 @@ def non_contributors(synth, outcome: str) -> str:
                 r["reason"] == "not reported" and not str(r["detail"]).startswith("measured")):
             continue
         parts.append(f"{r['label']} ({reason_phrase(r['reason'], str(r['detail']))})")
-    return join_words(parts)
+    return name_list(parts)
 
 
 def reason_counts(synth, exploratory: bool = False) -> dict[str, int]:
@@ -553,7 +571,7 @@ def pooled_clause(analyses, digits: int = 2) -> str:
     for each pooled analysis, or "" when none is."""
     parts = [f"{a.label}, {fmt_effect(a.result, digits)}, {fmt_heterogeneity(a.result)}, "
              f"from {words(a.k)} studies and {a.participants} participants "
-             f"({join_words(e for e in a.effects['label'])})" for a in analyses]
+             f"({name_list(a.effects['label'])})" for a in analyses]
     return ": " + "; ".join(parts) if parts else ""
 
 
@@ -570,18 +588,22 @@ def single_study_list(analyses, digits: int = 2) -> str:
 
 def measured_elsewhere(synth, analyses) -> str:
     """Sentences on the other studies that measured these outcomes and why they could not
-    contribute; outcomes no other identified study measured are named together."""
+    contribute; single-study outcomes that no other identified study measured are named
+    together. A pooled outcome whose every measuring study contributes needs no sentence,
+    so the text may be "" (print it from an `asis` cell)."""
     alone, sentences = [], []
     for a in analyses:
         others = non_contributors(synth, a.outcome)
         if others:
-            sentences.append(f"Other studies measured the {a.label} but could not contribute: {others}.")
-        else:
+            sentences.append(f"Other studies measured the {a.label} but could not "
+                             f"contribute: {others}.")
+        elif a.k == 1:
             alone.append(a.label)
     if alone:
         sentences.insert(0, f"No other identified study measured the {join_words(alone, 'or the')}, "
                             "so no comparison across trials is possible there.")
     return " ".join(sentences)
+
 
 
 def forms_in(analysis) -> str:
@@ -636,3 +658,179 @@ def search_when(sheets: Mapping) -> str:
         return f"{'before' if q == 'before' else 'on'} {_long_date(d)}"
     days = sorted(d for d, _ in dated)
     return f"on dates from {_long_date(days[0])} to {_long_date(days[-1])}"
+
+
+# --- whole sentences of the results, limitations and conclusions ------------------------
+# Each returns a complete sentence, right for none, one, two and many, and never "".
+
+def unpooled_reason(analysis) -> str:
+    """Why an analysis has no pooled estimate, as a clause after "because"."""
+    k, status = analysis.k, analysis.status
+    if status == "not pooled":
+        return f"the model could not be fitted ({analysis.reason})"
+    if k == 0:
+        return "no study gives data the plan accepts"
+    need = _min_studies(analysis)
+    if k == 1:
+        return (f"only one study gives usable data and the plan pools {words(need)} or more"
+                if need else "only one study gives usable data")
+    return f"{words(k)} studies give usable data and the plan pools {words(need)} or more"
+
+
+def _min_studies(analysis) -> int:
+    import re as _re
+
+    m = _re.search(r"(\d+) or more", str(analysis.reason))
+    return int(m.group(1)) if m else 0
+
+
+def pooled_sentence(analyses, min_k: int, digits: int = 2) -> str:
+    """"No main analysis reached the plan's threshold of two studies." or "One main analysis
+    reached ...: Label, MD ... from two studies ..."; "Two main analyses reached ..."."""
+    n = len(analyses)
+    head = ("No main analysis" if n == 0 else cap(count_noun(n, "main analysis", "main analyses")))
+    verb = "reached"
+    return f"{head} {verb} the plan's threshold of {words(min_k)} studies{pooled_clause(analyses, digits)}."
+
+
+def single_study_sentence(analyses, digits: int = 2) -> str:
+    """The outcomes that rest on one study each, with its effect (none, one, several)."""
+    n = len(analyses)
+    if n == 0:
+        return "No main outcome rests on a single study."
+    if n == 1:
+        return ("For one outcome a single study gives usable data, and its effect is shown alone "
+                f"rather than pooled: {single_study_list(analyses, digits)}.")
+    return (f"For {words(n)} outcomes a single study each gives usable data, and their effects are "
+            f"shown alone rather than pooled: {single_study_list(analyses, digits)}.")
+
+
+def no_data_sentence(synth, analyses) -> str:
+    """The outcomes no study gives usable data for, with the studies that measured the first of
+    them that has any, and why they could not contribute."""
+    n = len(analyses)
+    if n == 0:
+        return "Every planned main outcome has usable data from at least one study."
+    example = next(((a, non_contributors(synth, a.outcome)) for a in analyses
+                    if non_contributors(synth, a.outcome)), None)
+    if n == 1:
+        a = analyses[0]
+        head = f"For the {a.label}, no study gives usable data"
+        return head + (f"; the studies that measured it were {example[1]}." if example else ".")
+    others = [a for a in synth.analyses if not a.exploratory and a.k > 0]
+    head = (f"For the remaining {words(n)} main outcomes no study gives usable data" if others else
+            f"For none of the {words(n)} main outcomes does any study give usable data")
+    if example is None:
+        return head + "."
+    return head + f"; for the {example[0].label}, for example, the studies that measured it were {example[1]}."
+
+
+def plan_count_sentence(synth) -> str:
+    """"The plan names ten main outcome analyses and one exploratory analysis." (none, one, many)."""
+    main = [a for a in synth.analyses if not a.exploratory]
+    expl = [a for a in synth.analyses if a.exploratory]
+    m = count_noun(len(main), "main outcome analysis", "main outcome analyses")
+    e = count_noun(len(expl), "exploratory analysis", "exploratory analyses")
+    return f"The plan names {m} and {e}."
+
+
+def subgroup_sentence(synth) -> str:
+    """What the plan's subgroup rules asked for and how many subgroup estimates could be computed."""
+    plan = synth.plan
+    if not plan.subgroups:
+        return "The plan names no subgroup analysis."
+    rules = join_words(f"by {s.label}" for s in plan.subgroups)
+    need = {s.min_per_group for s in plan.subgroups}
+    need_text = (f"{words(need.pop())} studies in each of two groups" if len(need) == 1
+                 else "the number of studies per group the plan sets")
+    run = sum(int((a.subgroups["status"] == "pooled").sum()) for a in synth.analyses if len(a.subgroups))
+    what = "Subgroup analysis " if len(plan.subgroups) == 1 else "Subgroup analyses "
+    verb = "needs" if len(plan.subgroups) == 1 else "need"
+    done = count_noun(run, "subgroup estimate")
+    return f"{what}{rules} {verb} {need_text}; {done} could be computed."
+
+
+def analyses_outcome_sentence(synth, sheets: Mapping | None = None) -> str:
+    """For the limitations: how many main analyses could be pooled and where the single-study
+    effects come from."""
+    main = [a for a in synth.analyses if not a.exploratory]
+    pooled = [a for a in main if a.status == "pooled"]
+    single = [a for a in main if a.status == "single study"]
+    p = ("no main analysis could be pooled" if not pooled else
+         f"{count_noun(len(pooled), 'main analysis', 'main analyses')} could be pooled")
+    sources = list(dict.fromkeys(lab for a in single for lab in a.effects["label"]))
+    if not single:
+        return f"As a result, {p} and no outcome rests on a single study."
+    effects = ("the one single-study effect comes from" if len(single) == 1
+               else f"the {words(len(single))} single-study effects come from")
+    return f"As a result, {p}, and {effects} {name_list(sources)}."
+
+
+def evidence_sentence(synth) -> str:
+    """For the conclusions: which studies give usable between-arm data and how many main
+    outcomes could be pooled."""
+    contributors = contributing_studies(synth)
+    main = [a for a in synth.analyses if not a.exploratory]
+    pooled = [a for a in main if a.status == "pooled"]
+    pooled_text = ("no main outcome could be pooled" if not pooled else
+                   f"{count_noun(len(pooled), 'main outcome')} could be pooled")
+    if not contributors:
+        return f"In this reproduction no study gives usable between-arm data, so {pooled_text}."
+    alone = " alone" if len(contributors) <= LIST_MAX else ""
+    return (f"In this reproduction usable between-arm data come from {name_list(contributors)}{alone}, "
+            f"and {pooled_text}.")
+
+
+def none_reported_sentence(sheets: Mapping, keys) -> str:
+    """Which included studies state that no adverse event occurred (none, one, many)."""
+    keys = list(keys)
+    if not keys:
+        return "No included study states explicitly that no adverse event occurred."
+    if len(keys) == 1:
+        return f"Among the included studies, only {labels(sheets, keys)} states explicitly that no adverse event occurred in either arm."
+    return (f"Among the included studies, {labels(sheets, keys)} state explicitly that no adverse "
+            "event occurred in any arm.")
+
+
+def missing_harms_sentence(sheets: Mapping, keys) -> str:
+    """The included studies whose sources say nothing about adverse events."""
+    keys = list(keys)
+    if not keys:
+        return "Every included study's sources say something about adverse events."
+    who = study_list(sheets, study=keys)
+    if len(keys) == 1:
+        return (f"For one included study, {who}, the sources read say nothing about adverse events, "
+                "which is recorded as missing, not as zero.")
+    return (f"For {words(len(keys))} included studies, {who}, the sources read say nothing about "
+            "adverse events, which is recorded as missing, not as zero.")
+
+
+def prisma_caption(sheets: Mapping, n_published: int | None = None) -> str:
+    """The flow diagram's caption: whose flow it is (the published review's while the count of
+    included studies is the published one, this version's once studies were added or removed)
+    and, when some counts are not reported, that those boxes say so."""
+    n = n_included(sheets)
+    if n_published is None or n == n_published:
+        whose = "PRISMA 2020 flow of the published review."
+    else:
+        diff = n - n_published
+        whose = (f"PRISMA 2020 flow of this version, which includes {count_noun(n, 'study', 'studies')}, "
+                 f"{words(abs(diff))} {'more' if diff > 0 else 'fewer'} than the published review.")
+    pr = sheets.get("prisma")
+    missing = 0 if pr is None or "status" not in pr.columns else int((pr["status"].map(_text) == "not_reported").sum())
+    if not missing:
+        return whose
+    return whose + (" A step whose count the sources do not report reads not reported.")
+
+
+def characteristics_caption(sheets: Mapping, n_published: int | None = None) -> str:
+    """The characteristics table's caption (the published review's studies only while the count
+    is the published one; the note on unidentified rows only when there are any)."""
+    n, k = n_included(sheets), n_identified(sheets)
+    whose = ("the studies counted by the published review" if n_published is not None and n == n_published
+             else "the included studies")
+    cap_ = f"Characteristics of {whose}, as found in the sources read; NR: not reported in the sources read."
+    if n > k:
+        cap_ += (" The rows for studies that could not be identified are kept so that the count matches"
+                 " the published review's.")
+    return cap_

@@ -88,6 +88,7 @@ class Synthesis:
     safety: SafetyTally
     labels: dict = field(default_factory=dict)      # study key -> label, every study in the sheet
     arm_labels: dict = field(default_factory=dict)  # (study, arm) -> arm label
+    attrs: dict = field(default_factory=dict)       # included study key -> its studies.csv row
 
     def analysis(self, outcome_id: str) -> OutcomeAnalysis:
         for a in self.analyses:
@@ -550,4 +551,4 @@ def synthesise(sheets: dict, plan: AnalysisPlan) -> Synthesis:
     arm_labels = {(_t(s), _t(a)): _t(lab) or _t(a) for s, a, lab in
                   zip(arms["study"], arms["arm"], arms["label"] if "label" in arms else arms["arm"])}
     return Synthesis(plan=plan, analyses=analyses, availability=availability, safety=safety,
-                     labels=labels, arm_labels=arm_labels)
+                     labels=labels, arm_labels=arm_labels, attrs=read.attrs)

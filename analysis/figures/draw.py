@@ -1,0 +1,58 @@
+"""Draw and save the figure records of analysis.review.displays, one or more pages each.
+
+`draw(record)` returns the (Figure, layout) pairs of one record: a forest continues over
+page-sized figures when it has more rows than fit a page (forest_pages_for_outcome);
+`save(record, folder)` writes each page as SVG (the HTML's figure), PDF (the Typst PDF's,
+vector) and PNG (the DOCX's) and returns, per page, the SVG path, its Quarto label and its
+alt text, which review.qmd prints as `![caption](path){#fig-label fig-alt="..."}`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .forest import forest_pages, forest_pages_for_outcome
+from .funnel import funnel_plot
+from .save import save_figure
+from .sensitivity_plots import cumulative_plot, leave_one_out_plot
+
+
+def draw(record) -> list:
+    """The (Figure, layout) pages of one figure record."""
+    kind, a = record.kind, record.analysis
+    if kind == "forest":
+        return forest_pages_for_outcome(a)
+    if kind == "subgroup_forest":
+        return forest_pages(None, subgroups=record.result, title=f"{a.label}, by {record.extra.get('by', '')}",
+                            higher_is_better=bool(a.higher_is_better))
+    if kind == "leave_one_out":
+        return [leave_one_out_plot(record.result, a.result, measure=a.measure, title=a.label)]
+    if kind == "cumulative":
+        return [cumulative_plot(record.result, a.result, measure=a.measure, title=a.label)]
+    if kind == "funnel":
+        return [funnel_plot(a.result, funnel=record.extra.get("funnel"), trimfill=record.extra.get("trimfill"),
+                            title=a.label)]
+    if kind == "harms_forest":
+        return forest_pages(record.result, title=str(record.subject).capitalize(),
+                            higher_is_better=False, show_pi=False)
+    raise ValueError(f"not a figure record: {kind}")
+
+
+def save(record, folder: str | os.PathLike) -> list[dict]:
+    """Draw one record and write its pages under `folder`; one dict per page with `path` (the
+    SVG, relative as `folder` is given), `label` (the record's label, then label-2, ...) and `alt`."""
+    folder = Path(folder)
+    pages = draw(record)
+    out = []
+    for n, (fig, layout) in enumerate(pages, 1):
+        label = record.label if n == 1 else f"{record.label}-{n}"
+        stem = folder / label
+        save_figure(fig, stem, formats=("svg", "pdf", "png"))
+        plt.close(fig)
+        out.append({"path": (folder / f"{label}.svg").as_posix(), "label": label,
+                    "alt": str(getattr(layout, "alt", "") or ""), "page": n, "pages": len(pages)})
+    return out
