@@ -107,7 +107,7 @@ def test_many_studies_every_display_and_the_subgroup_forest_when_the_rule_is_met
     sub = next(d for d in recs if d.kind == D.SUBGROUP)
     test = synth.analysis("Y").subgroup_tests.iloc[0]
     assert sub.result.q_between == pytest.approx(test["q"])
-    assert f"Q = {R.fmt_num(test['q'])} on 1 degrees of freedom" in sub.text
+    assert f"Q = {R.fmt_num(test['q'])} on one degree of freedom" in sub.text
     funnel = next(d for d in recs if d.kind == D.FUNNEL)
     assert funnel.extra["egger"].k == 12
     assert re.search(r"Egger's regression test for funnel asymmetry gives p [=<] [0-9.]+ and trim-and-fill "
@@ -281,3 +281,15 @@ def test_captions_follow_the_count_of_studies():
     assert R.characteristics_caption(sheets, 12).startswith("Characteristics of the studies counted by the published")
     sheets["prisma"].loc[0, "status"] = "not_reported"
     assert R.prisma_caption(sheets, 12).endswith(" A step whose count the sources do not report reads not reported.")
+
+
+def test_a_forest_longer_than_a_page_continues_over_pages(tmp_path):
+    from analysis.figures import draw
+    from analysis.figures.forest import ROWS_PER_PAGE
+
+    synth = _synth(ROWS_PER_PAGE + 10)
+    forest = next(d for d in D.displays(synth) if d.kind == D.FOREST)
+    pages = draw.save(forest, tmp_path)
+    assert [p["label"] for p in pages] == ["fig-forest-y"] + [f"fig-forest-y-{n}" for n in range(2, len(pages) + 1)]
+    assert len(pages) >= 2 and all(p["pages"] == len(pages) for p in pages)
+    assert "Page 2 of" in pages[1]["alt"]

@@ -27,7 +27,7 @@ def draw(record) -> list:
     if kind == "forest":
         return forest_pages_for_outcome(a)
     if kind == "subgroup_forest":
-        return forest_pages(None, subgroups=record.result, title=f"{a.label}, by {record.extra.get('by', '')}",
+        return forest_pages(None, subgroups=record.result, title=f"{a.label}, by {record.extra.get('by_label') or record.extra.get('by', '')}",
                             higher_is_better=bool(a.higher_is_better))
     if kind == "leave_one_out":
         return [leave_one_out_plot(record.result, a.result, measure=a.measure, title=a.label)]

@@ -121,12 +121,12 @@ def _subgroups(a, synth) -> list[Display]:
                    f"{R.words(len(keep_groups))} subgroups with at least {R.words(sg.min_per_group)} "
                    f"studies, and the test for subgroup differences"
                    + (f"; {R.count_noun(left_out, 'study', 'studies')} in smaller or unreported subgroups "
-                      "are not shown" if left_out else "") + ".")
+                      + ("is" if left_out == 1 else "are") + " not shown" if left_out else "") + ".")
         text = (f"By {sg.label}, the test for subgroup differences gives "
-                f"Q = {R.fmt_num(res.q_between)} on {res.q_between_df} degrees of freedom, "
+                f"Q = {R.fmt_num(res.q_between)} on {R.count_noun(res.q_between_df, 'degree')} of freedom, "
                 f"{R.fmt_p(res.q_between_pval)} (@{label}).")
         out.append(Display(SUBGROUP, a.outcome, label, caption, text, analysis=a, result=res,
-                           extra={"by": sg.by}))
+                           extra={"by": sg.by, "by_label": sg.label}))
     return out
 
 
