@@ -115,7 +115,7 @@ def inspect_html(html: Path, screenshot: Path, tmp: Path) -> dict:
           citations: document.querySelectorAll('.citation').length,
           refEntries: document.querySelectorAll('#refs .csl-entry').length,
           figcaptions: [...document.querySelectorAll('figcaption')].map(f => f.innerText),
-          captions: [...document.querySelectorAll('table caption')].map(c => c.innerText),
+          captions: [...document.querySelectorAll('table caption, .table-caption')].map(c => c.innerText),
           headings: [...document.querySelectorAll('main h1, main h2')].map(h => h.innerText.replace(/\\s+/g, ' ')),
           toc: document.querySelectorAll('#TOC a').length,
           callouts: [...document.querySelectorAll('.callout')].map(c => c.className),

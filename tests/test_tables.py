@@ -43,6 +43,18 @@ def test_formatter_escapes_aligns_and_fills_empty_cells():
     # shared out in proportion to what each long column could use
     crowded = tables.pipe_table(["h"] * 5, [["abcdefghij " * 6] * 5])
     assert crowded.splitlines()[1] == "| " + " | ".join([":" + "-" * 20] * 5) + " |"
+    # longest words too long for one line together: words up to SHORT_WORD letters keep their
+    # room (12 dashes with the cell's padding), longer ones are cut to it and may be hyphenated
+    long_words = tables.pipe_table(["h"] * 8, [["contralesionally " + "x" * 14] * 8])
+    assert long_words.splitlines()[1] == "| " + " | ".join([":" + "-" * 12] * 8) + " |"
+    short_words = tables.pipe_table(["h"] * 8, [["subacute abstract"] * 7 + ["contralesionally " * 3]])
+    dashes = [len(c.strip(" :")) for c in short_words.splitlines()[1].strip("|").split("|")]
+    assert min(dashes[:7]) >= len("abstract") + 2 and dashes[7] > len("contralesionally") + 2
+    # nine columns or more print smaller, so more fits; a landscape page holds more again
+    assert tables._rule_widths([["w" * 10]] * 9) == [12] * 9
+    assert tables._rule_widths([["w" * 10]] * 10) == [12] * 10          # 120 > 110: the long words are cut
+    assert tables._rule_widths([["w" * 14]] * 10) == [12] * 10
+    assert tables._rule_widths([["w" * 14]] * 10, tables.LANDSCAPE_LINE_CHARS) == [16] * 10
     assert tables.num(-0.001) == "0.00" and tables.num(2.5, 1) == "2.5"
     # one minus sign (U+2212) everywhere, and an interval that does not break across lines
     assert tables.interval(-7.2407, -1.4993) == "\u22127.24\u00a0to\u00a0\u22121.50"

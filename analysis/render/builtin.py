@@ -181,6 +181,10 @@ class Builder:
                             kind = "callout"
                         elif c.startswith(UNSUPPORTED_DIV_CLASSES):
                             raise RenderError(f"{QMD}:{line_no}: div class `.{c}` is not supported")
+                    if "landscape" in classes and not {"width", "height"} <= set(kv):
+                        # Quarto's DOCX landscape section reads both; without them its size is unset
+                        raise RenderError(f"{QMD}:{line_no}: a `.landscape` div needs the page's width and "
+                                          'height, e.g. ::: {.landscape width="29.7cm" height="21cm"}')
                     for k in kv:
                         if k in UNSUPPORTED_DIV_ATTRS:
                             raise RenderError(f"{QMD}:{line_no}: div attribute `{k}` is not supported")

@@ -5,7 +5,38 @@ local colours = {
   caution = "#fd7e14", important = "#dc3545",
 }
 
+-- A `.landscape` div: its pages turned sideways in Typst and DOCX, nothing in HTML, as Quarto's
+-- own filter does (quarto-cli src/resources/filters/quarto-post/landscape.lua).
+local function twips(x, default)
+  local value = x and pandoc.utils.stringify(x) or ""
+  if value == "" then value = default end
+  local num, unit = value:match("([%d%.]+)%s*(%a+)")
+  if unit == "cm" then return math.floor(tonumber(num) * 1440 / 2.54 + 0.5) end
+  if unit == "in" then return math.floor(tonumber(num) * 1440 + 0.5) end
+  error("landscape div: width and height take cm or in, not " .. value)
+end
+
+local function landscape(el)
+  if FORMAT:match("typst") then
+    local blocks = pandoc.List({pandoc.RawBlock("typst", "#set page(flipped: true)")})
+    blocks:extend(el.content)
+    blocks:insert(pandoc.RawBlock("typst", "#set page(flipped: false)"))
+    return blocks
+  elseif FORMAT:match("docx") then
+    local open, close = "<w:p><w:pPr><w:sectPr>", "</w:sectPr></w:pPr></w:p>"
+    el.content:insert(1, pandoc.RawBlock("openxml", open .. close))
+    el.content:insert(pandoc.RawBlock("openxml", open .. '<w:pgSz w:h="' ..
+      twips(el.attributes.height, "8.5in") .. '" w:w="' .. twips(el.attributes.width, "11in") ..
+      '" w:orient="landscape" />' .. close))
+    return el
+  end
+  return nil
+end
+
 function Div(el)
+  if el.classes:includes("landscape") then
+    return landscape(el)
+  end
   if FORMAT ~= "typst" or not el.classes:includes("callout") then
     return nil
   end
@@ -23,10 +54,18 @@ function Div(el)
   return blocks
 end
 
--- HTML: a table wider than the text scrolls inside its own box (style.css .table-scroll).
+-- HTML: a table wider than the text scrolls inside its own box (style.css .table-scroll), its
+-- caption above the box so that it is read whole, not scrolled out of view with the columns
+-- (Quarto, too, writes a cross-referenced table's caption apart from the table).
 function Table(el)
   if FORMAT:match("html") then
-    return pandoc.Div({el}, pandoc.Attr("", {"table-scroll"}))
+    if #el.caption.long == 0 then
+      return pandoc.Div({el}, pandoc.Attr("", {"table-scroll"}))
+    end
+    local caption = pandoc.Div(el.caption.long, pandoc.Attr("", {"table-caption"}))
+    el.caption = {long = pandoc.Blocks({})}
+    -- the table is copied into the div: wrap it after taking its caption away
+    return {caption, pandoc.Div({el}, pandoc.Attr("", {"table-scroll"}))}
   end
   return nil
 end

@@ -63,13 +63,14 @@ def interval(lb, ub, digits: int = 2, empty: str = EMPTY) -> str:
     return f"{num(lb, digits)}{NBSP}to{NBSP}{num(ub, digits)}"
 
 
-def pipe_table(headers, rows, align=None, widths=None) -> str:
+def pipe_table(headers, rows, align=None, widths=None, line_chars: int | None = None) -> str:
     """A pipe table; `align` is one of l, r, c per column (default l).
 
     The dashes of the rule line follow the column's longest cell (capped) and longest word, because
     pandoc sizes wide tables in proportion to them: short codes get narrow columns and
     prose gets room, instead of every column getting the same width. `widths` (dashes per
     column) sets those proportions instead, for a table whose one prose column needs most room.
+    `line_chars` is what fits across the page when it is not a portrait page (LANDSCAPE_LINE_CHARS).
     """
     headers = [cell(h, "") for h in headers]
     align = list(align or "l" * len(headers))
@@ -82,7 +83,7 @@ def pipe_table(headers, rows, align=None, widths=None) -> str:
             raise ValueError(f"row has {len(row)} cells for {len(headers)} columns")
         body.append([c if isinstance(c, str) and c else cell(c) for c in row])
     if widths is None:
-        widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)])
+        widths = _rule_widths([[h] + [r[j] for r in body] for j, h in enumerate(headers)], line_chars)
     elif len(widths) != len(headers):
         raise ValueError("widths needs one number per column")
     # left alignment is explicit, else Typst centres "default" columns
@@ -94,17 +95,27 @@ def pipe_table(headers, rows, align=None, widths=None) -> str:
 
 
 LINE_CHARS = 100  # characters of table text that fit across the page, roughly
+# A table of WIDE_TABLE columns or more prints in smaller text (style/review.typ), so more fit.
+WIDE_TABLE, WIDE_LINE_CHARS = 9, 110
+SHORT_WORD = 10  # when not every word fits whole, words up to this long still do
+LANDSCAPE_LINE_CHARS = 160  # a landscape A4 page (`::: {.landscape}`) holds 1.6 times the text
 
 
-def _rule_widths(columns: list[list[str]]) -> list[int]:
+def _rule_widths(columns: list[list[str]], line_chars: int | None = None) -> list[int]:
     """Dashes per column: each column gets its longest word, and the room left on a line
-    goes to the columns with long text, in proportion to what they could use."""
-    least = [max((len(w) for c in col for w in c.split(" ")), default=0) + 2 for col in columns]
+    goes to the columns with long text, in proportion to what they could use. When the longest
+    words do not fit on one line together, each column gets its longest word of up to SHORT_WORD
+    characters, so that only long words are hyphenated (pandoc scales the widths to the line)."""
+    line = line_chars or (WIDE_LINE_CHARS if len(columns) >= WIDE_TABLE else LINE_CHARS)
+    longest = [max((len(w) for c in col for w in c.split(" ")), default=0) for col in columns]
+    least = [n + 2 for n in longest]
+    if sum(least) > line:
+        least = [min(n, SHORT_WORD) + 2 for n in longest]
     wanted = [max(lo, min(max((len(c) for c in col), default=0), 40)) for lo, col in zip(least, columns)]
-    spare = LINE_CHARS - sum(least)
+    spare = line - sum(least)
     extra = sum(w - lo for w, lo in zip(wanted, least))
-    if sum(wanted) <= LINE_CHARS or spare <= 0 or extra == 0:
-        return wanted if sum(wanted) <= LINE_CHARS else least
+    if sum(wanted) <= line or spare <= 0 or extra == 0:
+        return wanted if sum(wanted) <= line else least
     return [lo + round(spare * (w - lo) / extra) for w, lo in zip(wanted, least)]
 
 
@@ -145,14 +156,14 @@ def _column_spec(c, studies):
     return header, lambda s, arms, c=c: _t(s.get(c)), "l"
 
 
-def characteristics_table(sheets, columns, cite: bool = False) -> str:
+def characteristics_table(sheets, columns, cite: bool = False, line_chars: int | None = None) -> str:
     """One row per included study: its label, then one cell per entry of `columns`.
 
     An entry is a column of studies.csv (the plan's `characteristics`), `n_per_arm` (the
     study's size and its arms'), or `(header, function(study_row, arms) -> text[, "l"|"r"])`
     for a cell the review composes itself. Empty cells read NR. A study row with
     `identified = no` (a slot of a count that names no publication) keeps its place with
-    empty cells.
+    empty cells. `line_chars`: as for pipe_table, for a table printed on a landscape page.
     """
     studies = study_order(sheets["studies"])
     arms = sheets["arms"]
@@ -168,7 +179,8 @@ def characteristics_table(sheets, columns, cite: bool = False) -> str:
         # the citation prints the label's author and year itself ("Smith et al. (2020)"): no label beside it
         values = [f"@{key}" if cite else label] + [fn(s, arms) for _, fn, _ in specs]
         rows.append([cell(v, NOT_REPORTED_SHORT) for v in values])
-    return pipe_table(["Study"] + [h for h, _, _ in specs], rows, "l" + "".join(a for _, _, a in specs))
+    return pipe_table(["Study"] + [h for h, _, _ in specs], rows, "l" + "".join(a for _, _, a in specs),
+                      line_chars=line_chars)
 
 
 # --- safety -------------------------------------------------------------------------------
