@@ -347,7 +347,7 @@ def test_version_note_when_something_moved(history):
     assert note.splitlines() == [
         f"Since version {v.number} ({long_date(v.date)}), the evidence changed as follows:",
         "",
-        "- Adverse events, vertigo: 2 of 38 in active arms (was 1 of 38).",
+        "- Adverse events, vertigo: 2 of 38 participants in active arms (was 1 of 38).",
         "",
         "Also changed, without new evidence: the reproduction ledger's check of one statement of the "
         "published review (C27).",

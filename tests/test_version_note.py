@@ -202,6 +202,8 @@ def test_the_title_block_date_is_the_version_files_in_the_built_in_renderer(proj
 
     meta = config.resolve(config.load_project(project), {}, "typst")
     assert str(meta["date"]) == "2026-03-01" and meta["version"] == 1
+    # a new version is a new input of the render (its cache key changes with it)
+    assert (project / VERSION_FILE).resolve() in config.named_files(project)
 
 
 # --- the note ---------------------------------------------------------------------------
@@ -263,13 +265,13 @@ def test_harms_that_moved_and_became_pooled(project):
     _append(project, "adverse_events.csv", _headache("bcg01", 3, 1))
     _version(project, "Headache in Aronson 1948", day=5)
     assert _note(project)[2:] == [
-        "- Adverse events, headache: first reported: 3 of 100 in active arms and 1 of 100 in control arms.",
+        "- Adverse events, headache: first reported: 3 of 100 participants in active arms and 1 of 100 in control arms.",
     ]
     _append(project, "adverse_events.csv", _headache("bcg02", 4, 2))
     _version(project, "Headache in Ferguson & Simes 1949", day=6)
     assert _note(project)[2:] == [
-        "- Adverse events, headache: 7 of 200 in active arms (was 3 of 100); 3 of 200 in control arms "
-        "(was 1 of 100); now pooled from two studies: Mantel-Haenszel risk difference 0.02 (95% CI −0.01 "
+        "- Adverse events, headache: 7 of 200 participants in active arms (was 3 of 100) and 3 of 200 in "
+        "control arms (was 1 of 100); now pooled from two studies: Mantel-Haenszel risk difference 0.02 (95% CI −0.01 "
         "to 0.05) and Peto odds ratio 2.26 (95% CI 0.65 to 7.93).",
     ]
 

@@ -203,14 +203,22 @@ def _event_sentence(event: str, old: dict, new: dict, names: Names) -> str | Non
     parts = []
     if gn and not go:
         tallies = [f"{_tally(gn, r)} in {w}" for r, w in ROLES if _tally(gn, r) is not None]
+        if tallies:
+            tallies[0] = tallies[0].replace(" in ", " participants in " if not tallies[0].startswith("1 ")
+                                            else " participant in ", 1)
         parts.append("first reported" + (f": {join_words(tallies)}" if tallies else ""))
     elif go and not gn:
         parts.append("no longer reported by any included study")
     else:
+        tallies = []
         for role, words in ROLES:
             t_old, t_new = _tally(go, role), _tally(gn, role)
             if t_old != t_new:
-                parts.append(f"{t_new or 'none'} in {words} (was {t_old or 'none'})")
+                who = " participants" if not tallies and t_new not in (None, "1") else (
+                    " participant" if not tallies and t_new == "1" else "")
+                tallies.append(f"{t_new or 'none'}{who} in {words} (was {t_old or 'none'})")
+        if tallies:
+            parts.append(join_words(tallies))
     level = "95% CI"
     now_pooled, k_pooled = [], 0
     for code in sorted({k.split(".")[0] for k in (*po, *pn)}):
@@ -282,9 +290,9 @@ def record_changes(old: dict, new: dict, names: Names | None = None) -> list[str
         out.append("the study flow (PRISMA) is now recorded in its own sheet")
     elif any(k.startswith("prisma.") for k in moved):
         rows = sorted({k[len("prisma."):] for k in moved if k.startswith("prisma.")})
-        items = [f"{names.prisma.get(r, r.replace('_', ' '))} {pn.get(r, 'not reported')}"
-                 f" (was {po.get(r, 'not reported')})" for r in rows]
-        out.append(f"the PRISMA flow counts: {join_words(items)}")
+        items = [f"{names.prisma.get(r, r.replace('_', ' '))} {pn.get(r, 'not reported')}, "
+                 f"was {po.get(r, 'not reported')}" for r in rows]
+        out.append(f"the PRISMA counts ({'; '.join(items)})")
     co, cn = _claims(old), _claims(new)
     if cn and not co:
         out.append(f"the reproduction ledger was added ({count_noun(len(cn), 'statement')} of the published review)")
