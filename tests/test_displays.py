@@ -293,3 +293,25 @@ def test_a_forest_longer_than_a_page_continues_over_pages(tmp_path):
     assert [p["label"] for p in pages] == ["fig-forest-y"] + [f"fig-forest-y-{n}" for n in range(2, len(pages) + 1)]
     assert len(pages) >= 2 and all(p["pages"] == len(pages) for p in pages)
     assert "Page 2 of" in pages[1]["alt"]
+
+
+def test_shortened_lists_point_to_the_display_naming_them_all():
+    synth = _synth(12)
+    pooled = [a for a in synth.analyses if a.status == "pooled"]
+    assert "(Trial0 2000, Trial1 2001 and 10 others, @fig-forest-y)" in R.pooled_sentence(pooled, 2, refs=True)
+    assert "and 10 others)" in R.pooled_sentence(pooled, 2)
+    short = _synth(3)
+    assert "(Trial0 2000, Trial1 2001 and Trial2 2002)" in R.pooled_sentence(
+        [a for a in short.analyses if a.status == "pooled"], 2, refs=True)
+
+
+@pytest.mark.parametrize("events, text", [
+    (0, ""),
+    (3, "One adverse event was pooled: headache, Mantel-Haenszel risk difference "),
+])
+def test_pooled_harms_in_the_abstract(events, text):
+    synth = _synth(12, events=events)
+    got = R.harms_pooled_sentence(synth)
+    assert got.startswith(text) and (not text or got.endswith("from three studies."))
+    if text:
+        assert got in R.abstract_results(_sheets(12, events), synth)

@@ -106,6 +106,8 @@ def test_pooled_harms_are_in_the_body(grown):
     table = page[page.index('id="tbl-harms-pooled"'):]
     table = table[:table.index("</table>")]
     assert "Mantel-Haenszel risk difference" in table and "Peto odds ratio" in table
+    abstract = text[text.index("Results. "):text.index("Conclusions. ")]
+    assert f"{D.R.cap(D.R.words(len(terms)))} adverse events were pooled: " in abstract
 
 
 def test_figures_and_tables_numbered_once_in_order(grown):
@@ -133,3 +135,5 @@ def test_no_broken_or_contradicting_sentence(grown):
     assert "Characteristics of the studies counted by the published review" not in body
     # long study lists are shortened in the running text
     assert re.search(r"usable between-arm data come from [^.]*? and \d+ others", body)
+    # and, in the results, point to the figure that names every study
+    assert re.search(r"from 1\d studies and \d+ participants \(\s*[^()]*? and \d+ others, Figure \d+\s*\)", body)

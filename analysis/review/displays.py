@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,10 +64,7 @@ class Display:
         return self.kind in FIGURE_KINDS
 
 
-def slug(text: str) -> str:
-    """A Quarto label part from an outcome id or event term: lower case, [a-z0-9-]."""
-    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
-    return s or "x"
+slug = R.slug
 
 
 def _measure(a) -> str:
@@ -76,7 +72,7 @@ def _measure(a) -> str:
 
 
 def _forest(a, synth) -> Display:
-    label = f"fig-forest-{slug(a.outcome)}"
+    label = R.forest_label(a.outcome)
     what = (f"{a.label}: {_measure(a)} between active and control arms"
             + (", an exploratory analysis" if a.exploratory else ""))
     if a.status == POOLED:

@@ -273,7 +273,7 @@ def reason_phrase(reason: str, detail: str = "") -> str:
     return _REASON_PHRASES.get(key, key)
 
 
-def non_contributors(synth, outcome: str) -> str:
+def non_contributors(synth, outcome: str, where: str = "") -> str:
     """Identified studies that measured an outcome but give nothing the plan accepts, with why:
     "Smith 2020 (reports only percent change from baseline) and Brown 2019 (...)".
     Studies that did not report the outcome at all are left out."""
@@ -285,7 +285,7 @@ def non_contributors(synth, outcome: str) -> str:
                 r["reason"] == "not reported" and not str(r["detail"]).startswith("measured")):
             continue
         parts.append(f"{r['label']} ({reason_phrase(r['reason'], str(r['detail']))})")
-    return name_list(parts)
+    return name_list(parts, where=where)
 
 
 def reason_counts(synth, exploratory: bool = False) -> dict[str, int]:
@@ -476,11 +476,36 @@ def harms_sentence(sheets: Mapping) -> str:
     return _counted(parts, f"{words(k)} identified studies") + "."
 
 
+_HARMS_METHODS = {"RD": "Mantel-Haenszel risk difference", "PETO": "Peto odds ratio"}
+
+
+def harms_pooled_sentence(synth) -> str:
+    """The pooled adverse events, each term with the plan's first method's estimate:
+    "One adverse event was pooled: nausea, Mantel-Haenszel risk difference 0.02 (95% CI ...) from 13 studies.";
+    "" when no term was pooled."""
+    pooled = synth.safety.pooled_results
+    if not pooled:
+        return ""
+    first: dict = {}
+    for (term, measure), res in pooled.items():
+        first.setdefault(term, (measure, res))
+    level = f"{float(synth.safety.level):g}"
+    parts = []
+    for term, (measure, res) in first.items():
+        est, lb, ub = res.back_transformed()
+        name = "any adverse event" if term == "any" else term
+        parts.append(f"{name}, {_HARMS_METHODS.get(measure, measure)} {fmt_num(est)} "
+                     f"({level}% CI {fmt_interval(lb, ub)}) from {words(res.k)} studies")
+    head = "One adverse event was pooled: " if len(parts) == 1 else \
+        f"{cap(words(len(parts)))} adverse events were pooled: "
+    return head + "; ".join(parts) + "."
+
+
 def abstract_results(sheets: Mapping, synth, ledger: pd.DataFrame | None = None) -> str:
     """The Results part of a structured abstract, every number computed: studies, the planned
     analyses, the exploratory estimates, harms and, when there is one, the ledger."""
     parts = [included_sentence(sheets), analyses_sentence(synth), exploratory_sentence(synth),
-             harms_sentence(sheets)]
+             harms_sentence(sheets), harms_pooled_sentence(synth)]
     if ledger is not None:
         parts.append(ledger_sentence(ledger, short=True))
     return " ".join(p for p in parts if p)
@@ -566,12 +591,26 @@ def study_effects(analysis, digits: int = 2) -> str:
     return join_words(parts)
 
 
-def pooled_clause(analyses, digits: int = 2) -> str:
+def slug(text: str) -> str:
+    """A Quarto label part from an outcome id or event term: lower case, [a-z0-9-]."""
+    import re as _re
+
+    return _re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def forest_label(outcome: str) -> str:
+    """The label of an outcome's forest plot in the results (analysis.review.displays)."""
+    return f"fig-forest-{slug(outcome)}"
+
+
+def pooled_clause(analyses, digits: int = 2, refs: bool = False) -> str:
     """": Pain score, MD 3.12 (...), I² = 0%, ..., from two studies and 72 participants"
-    for each pooled analysis, or "" when none is."""
+    for each pooled analysis, or "" when none is. With `refs`, a shortened list of studies
+    points to the analysis's forest plot, which names them all."""
     parts = [f"{a.label}, {fmt_effect(a.result, digits)}, {fmt_heterogeneity(a.result)}, "
              f"from {words(a.k)} studies and {a.participants} participants "
-             f"({name_list(a.effects['label'])})" for a in analyses]
+             f"({name_list(a.effects['label'], where=f', @{forest_label(a.outcome)}' if refs else '')})"
+             for a in analyses]
     return ": " + "; ".join(parts) if parts else ""
 
 
@@ -586,14 +625,14 @@ def single_study_list(analyses, digits: int = 2) -> str:
     return "; ".join(parts)
 
 
-def measured_elsewhere(synth, analyses) -> str:
+def measured_elsewhere(synth, analyses, where: str = "") -> str:
     """Sentences on the other studies that measured these outcomes and why they could not
     contribute; single-study outcomes that no other identified study measured are named
     together. A pooled outcome whose every measuring study contributes needs no sentence,
     so the text may be "" (print it from an `asis` cell)."""
     alone, sentences = [], []
     for a in analyses:
-        others = non_contributors(synth, a.outcome)
+        others = non_contributors(synth, a.outcome, where)
         if others:
             sentences.append(f"Other studies measured the {a.label} but could not "
                              f"contribute: {others}.")
@@ -684,13 +723,13 @@ def _min_studies(analysis) -> int:
     return int(m.group(1)) if m else 0
 
 
-def pooled_sentence(analyses, min_k: int, digits: int = 2) -> str:
+def pooled_sentence(analyses, min_k: int, digits: int = 2, refs: bool = False) -> str:
     """"No main analysis reached the plan's threshold of two studies." or "One main analysis
     reached ...: Label, MD ... from two studies ..."; "Two main analyses reached ..."."""
     n = len(analyses)
     head = ("No main analysis" if n == 0 else cap(count_noun(n, "main analysis", "main analyses")))
     verb = "reached"
-    return f"{head} {verb} the plan's threshold of {words(min_k)} studies{pooled_clause(analyses, digits)}."
+    return f"{head} {verb} the plan's threshold of {words(min_k)} studies{pooled_clause(analyses, digits, refs)}."
 
 
 def single_study_sentence(analyses, digits: int = 2) -> str:
@@ -705,13 +744,13 @@ def single_study_sentence(analyses, digits: int = 2) -> str:
             f"shown alone rather than pooled: {single_study_list(analyses, digits)}.")
 
 
-def no_data_sentence(synth, analyses) -> str:
+def no_data_sentence(synth, analyses, where: str = "") -> str:
     """The outcomes no study gives usable data for, with the studies that measured the first of
     them that has any, and why they could not contribute."""
     n = len(analyses)
     if n == 0:
         return "Every planned main outcome has usable data from at least one study."
-    example = next(((a, non_contributors(synth, a.outcome)) for a in analyses
+    example = next(((a, non_contributors(synth, a.outcome, where)) for a in analyses
                     if non_contributors(synth, a.outcome)), None)
     if n == 1:
         a = analyses[0]
