@@ -288,6 +288,11 @@ def test_several_studies_at_once_and_an_estimate_that_moved(project, full):
         "- Tuberculosis, risk ratio (random effects): RR 0.37 (95% CI 0.23 to 0.59) from six studies, was 0.26 "
         "(95% CI 0.14 to 0.48) from three; Stein & Aronson 1953, Frimodt-Moller et al 1973 and Hart & "
         "Sutherland 1977 added; I\u00b2 84%, was 0%.")
+    # the plan's subgroups by allocation have two studies in each group now
+    assert note[5] == (
+        "- Tuberculosis, risk ratio (random effects), subgroups by method of treatment allocation: now compared, "
+        "alternate RR 0.58 (95% CI 0.34 to 1.01) from two studies and random RR 0.24 (95% CI 0.19 to 0.31) "
+        "from four studies; test for subgroup differences p = 0.004.")
 
 
 def test_a_change_that_is_not_evidence_is_listed_apart(project):

@@ -16,6 +16,7 @@ class Names:
     prisma: dict = field(default_factory=dict)     # prisma key part -> label
     reasons: dict = field(default_factory=dict)    # reason key part -> reason text
     levels: dict = field(default_factory=dict)     # outcome id (key part) -> confidence level (95)
+    subgroups: dict = field(default_factory=dict)  # subgroup column (key part) -> the plan's label
 
     def study(self, key: str) -> str:
         return self.studies.get(key, key)
@@ -27,7 +28,7 @@ class Names:
         """These names, falling back on `older` ones (for studies or outcomes since removed)."""
         return Names(*({**o, **n} for o, n in ((older.outcomes, self.outcomes), (older.studies, self.studies),
                                                (older.prisma, self.prisma), (older.reasons, self.reasons),
-                                               (older.levels, self.levels))))
+                                               (older.levels, self.levels), (older.subgroups, self.subgroups))))
 
 
 def _csv_rows(path: Path) -> list[dict]:
@@ -48,9 +49,10 @@ def names_for(root) -> Names:
     root = Path(root)
     names = Names()
     try:
-        outcomes = load_plan(root).outcomes
-        names.outcomes = {_part(o.id): o.label for o in outcomes}
-        names.levels = {_part(o.id): o.level for o in outcomes}
+        plan = load_plan(root)
+        names.outcomes = {_part(o.id): o.label for o in plan.outcomes}
+        names.levels = {_part(o.id): o.level for o in plan.outcomes}
+        names.subgroups = {_part(g.by): g.label for g in plan.subgroups}
     except InputError:
         pass
     ext = root / "extraction"

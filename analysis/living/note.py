@@ -6,7 +6,7 @@
 - studies added, removed or whose data were corrected, by their labels, and the totals;
 - for each outcome, the pooled estimate with its confidence interval before and after
   (ratios on their own scale), an outcome newly pooled or no longer pooled, and which
-  studies joined or left it;
+  studies joined or left it; subgroup estimates that appeared, went or moved;
 - for each adverse event, the counts that moved and the pooled estimates.
 
 `record_changes(old, new, names)` lists, briefly and apart, what moved that is not new
@@ -21,7 +21,7 @@ import math
 
 from .names import Names
 from .numbers import diff_numbers
-from ..review.report import cap, count_noun, fmt_num, join_words, words
+from ..review.report import cap, count_noun, fmt_num, fmt_p, join_words, words
 
 EFFECT_FIELDS = ("yi", "ci_lb", "ci_ub")
 POOLED = "pooled"
@@ -186,6 +186,41 @@ def _outcome_sentence(outcome: str, old: dict, new: dict, names: Names) -> str |
     return None
 
 
+def _subgroup_sentences(outcome: str, old: dict, new: dict, names: Names) -> list[str]:
+    """Per subgroup variable of an outcome: groups whose estimate appeared, went or moved."""
+    go, gn = _group(old, f"analysis.{outcome}.subgroup."), _group(new, f"analysis.{outcome}.subgroup.")
+    label = names.outcome(outcome)
+    level = _level(names, outcome)
+    measure = (new.get(f"analysis.{outcome}.measure") or old.get(f"analysis.{outcome}.measure") or "")
+    scale = {"scale": new.get(f"analysis.{outcome}.scale") or old.get(f"analysis.{outcome}.scale")}
+    out = []
+    for by in sorted({k.split(".")[0] for k in (*go, *gn)}):
+        groups = sorted({k.split(".")[1] for k in (*go, *gn) if k.startswith(f"{by}.")})
+        run_new, run_old, moved = [], [], []
+        for g in groups:
+            fields = (f"{by}.{g}.estimate", f"{by}.{g}.ci_lb", f"{by}.{g}.ci_ub")
+            e_new = _estimate({**scale, **gn}, *fields, level, measure)
+            e_old = _estimate({**scale, **go}, *fields, level, measure)
+            k_new = gn.get(f"{by}.{g}.k") or 0
+            name = g.replace("_", " ")
+            if e_new:
+                run_new.append(f"{name} {e_new} from {count_noun(k_new, 'study', 'studies')}")
+            if e_old:
+                run_old.append(g)
+            if e_new and e_old and e_new != e_old:
+                moved.append(f"{name} {e_new}, was {e_old[len(measure) + 1:] if measure else e_old}")
+        what = f"{label}, subgroups by {names.subgroups.get(by, by.replace('_', ' '))}"
+        pval = new.get(f"analysis.{outcome}.subgroup_test.{by}.pval")
+        test = f"; test for subgroup differences {fmt_p(pval)}" if pval is not None else ""
+        if run_new and not run_old:
+            out.append(f"{what}: now compared, {join_words(run_new)}{test}.")
+        elif run_old and not run_new:
+            out.append(f"{what}: no longer compared (too few studies in each group).")
+        elif moved:
+            out.append(f"{what}: {'; '.join(moved)}.")
+    return out
+
+
 # --- adverse events ---------------------------------------------------------------------
 
 def _tally(d: dict, role: str) -> str | None:
@@ -260,6 +295,7 @@ def evidence_changes(old: dict, new: dict, names: Names | None = None) -> list[s
     out = _study_sentences(old, new, names)
     for outcome in _outcomes_in_order(old, new, names):
         out.append(_outcome_sentence(outcome, old, new, names))
+        out += _subgroup_sentences(outcome, old, new, names)
     for event in _events_in_order(old, new):
         out.append(_event_sentence(event, old, new, names))
     return [s for s in out if s]
