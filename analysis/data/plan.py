@@ -154,6 +154,9 @@ class AnalysisPlan:
     # studies.by_COLUMN.VALUE); default: its columns with allowed values (an enum)
     counts: tuple[str, ...] = ()
     sensitivity: SensitivityPlan = field(default_factory=SensitivityPlan)
+    # a table with one row per study (or per study and arm) longer than this is printed in the
+    # appendix instead of the body, where a thousand rows would bury the results
+    study_tables_max_rows: int = 60
 
     def outcome(self, outcome_id: str) -> OutcomePlan:
         for o in self.outcomes:
@@ -415,7 +418,8 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
     meta-regressions and characteristics be checked against the sheet's columns.
     """
     top = ("version", "title", "defaults", "multi_arm", "timepoint_labels", "outcomes",
-           "subgroups", "meta_regression", "characteristics", "counts", "safety", "sensitivity")
+           "subgroups", "meta_regression", "characteristics", "counts", "safety", "sensitivity",
+           "study_tables")
     _mapping(raw, "", top, ("version", "title", "defaults", "outcomes"))
     if raw["version"] != 1:
         _fail("version", f"unknown value {raw['version']!r}; allowed: 1")
@@ -487,10 +491,13 @@ def parse_plan(raw, study_columns: dict | None = None) -> AnalysisPlan:
                         _level(s["level"], "safety.level"),
                         _text(s["rule"], "safety.rule"))
     sensitivity = _sensitivity(raw.get("sensitivity"), study_columns)
+    tables = _mapping(raw.get("study_tables", {}), "study_tables", ("max_rows",))
+    max_rows = _int(tables.get("max_rows", AnalysisPlan.study_tables_max_rows), "study_tables.max_rows", 1)
     return AnalysisPlan(version=1, title=_text(raw["title"], "title"), multi_arm=multi_arm,
                         outcomes=outcomes, subgroups=tuple(subgroups), safety=safety,
                         timepoint_labels=labels, meta_regression=tuple(metareg),
-                        characteristics=characteristics, counts=counts, sensitivity=sensitivity)
+                        characteristics=characteristics, counts=counts, sensitivity=sensitivity,
+                        study_tables_max_rows=max_rows)
 
 
 def _sensitivity(raw, study_columns) -> SensitivityPlan:

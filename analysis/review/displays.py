@@ -304,3 +304,22 @@ def harms_rows(pooled_frame, level: float = 95) -> tuple[list[str], list[list[st
                      f"{float(r['i2']):.0f}%" if np.isfinite(float(r["i2"])) else "NA",
                      R.fmt_p(r["pval"]).replace("p = ", "").replace("p ", "")])
     return headers, rows
+
+
+# --- long study-level tables -----------------------------------------------------------------
+
+def table_rows(markdown: str) -> int:
+    """Body rows of a pipe table (the lines after its rule line)."""
+    lines = [l for l in markdown.strip().splitlines() if l.startswith("|")]
+    return max(0, len(lines) - 2)
+
+
+def in_appendix(markdown: str, plan) -> bool:
+    """A study-level table longer than the plan's `study_tables.max_rows` goes to the appendix."""
+    return table_rows(markdown) > plan.study_tables_max_rows
+
+
+def appendix_sentence(what: str, markdown: str, label: str) -> str:
+    """The sentence left in the body where a long table would have been."""
+    return (f"With {R.count_noun(table_rows(markdown), 'row')}, the table of {what} is printed in "
+            f"the appendix (@{label}).")
