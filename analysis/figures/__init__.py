@@ -15,7 +15,7 @@ from .funnel import FunnelLayout, funnel_plot  # noqa: E402
 from .prisma import PrismaLayout, prisma_flow  # noqa: E402
 from .rob import RobLayout, rob_summary, rob_traffic_light  # noqa: E402
 from .safety_plot import safety_plot  # noqa: E402
-from .save import save_figure  # noqa: E402
+from .save import formats_wanted, save_figure  # noqa: E402
 from .sensitivity_plots import cumulative_plot, leave_one_out_plot  # noqa: E402
 
 
@@ -44,4 +44,5 @@ __all__ = [
     "rob_traffic_light",
     "safety_plot",
     "save_figure",
+    "formats_wanted",
 ]

@@ -3,7 +3,7 @@
 `draw(record)` returns the (Figure, layout) pairs of one record: a forest continues over
 page-sized figures when it has more rows than fit a page (forest_pages_for_outcome);
 `save(record, folder)` writes each page as SVG (the HTML's figure), PDF (the Typst PDF's,
-vector) and PNG (the DOCX's) and returns, per page, the SVG path, its Quarto label and its
+vector) and PNG (the DOCX's), or those of them the render uses and returns, per page, the SVG path, its Quarto label and its
 alt text, which review.qmd prints as `![caption](path){#fig-label fig-alt="..."}`.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from .forest import forest_pages, forest_pages_for_outcome
 from .funnel import funnel_plot
-from .save import save_figure
+from .save import formats_wanted, save_figure
 from .sensitivity_plots import cumulative_plot, leave_one_out_plot
 
 
@@ -51,7 +51,7 @@ def save(record, folder: str | os.PathLike) -> list[dict]:
     for n, (fig, layout) in enumerate(pages, 1):
         label = record.label if n == 1 else f"{record.label}-{n}"
         stem = folder / label
-        save_figure(fig, stem, formats=("svg", "pdf", "png"))
+        save_figure(fig, stem, formats=formats_wanted())
         plt.close(fig)
         out.append({"path": (folder / f"{label}.svg").as_posix(), "label": label,
                     "alt": str(getattr(layout, "alt", "") or ""), "page": n, "pages": len(pages)})

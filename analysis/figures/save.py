@@ -19,6 +19,18 @@ PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 METADATA = {"svg": SVG_METADATA, "png": PNG_METADATA, "pdf": PDF_METADATA}
 
 
+FORMATS_ENV = "REVIEW_FIGURE_FORMATS"
+ALL_FORMATS = ("svg", "pdf", "png")  # the HTML's, the Typst PDF's and the DOCX's
+
+
+def formats_wanted() -> tuple[str, ...]:
+    """The figure formats the render in progress uses: the built-in renderer names them in the
+    kernel's environment (a PDF-only render needs no SVG or PNG); all three otherwise, as under
+    Quarto. Each page of a large forest costs about a second per format, most of it the PDF's."""
+    named = [f.strip() for f in os.environ.get(FORMATS_ENV, "").split(",") if f.strip() in ALL_FORMATS]
+    return tuple(f for f in ALL_FORMATS if f in named) or ALL_FORMATS
+
+
 def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300,
                 formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
     """Save `fig` to `stem`.svg and `stem`.png (and `stem`.pdf when `formats` names it, the

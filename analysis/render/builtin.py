@@ -81,6 +81,7 @@ class Builder:
         self.project = cfgmod.load_project(self.root)
         self.base = cfgmod.resolve(self.project, self.doc.meta, "_none_")
         self.cfg = {f: cfgmod.resolve(self.project, self.doc.meta, f) for f in ("html", "typst", "docx")}
+        self.formats: tuple[str, ...] = ("html", "pdf", "docx")  # set by run(); figures are saved for these
         self.bib = [self.root / b for b in _as_list(self.base.get("bibliography"))]
         for b in self.bib:
             if not b.exists():
@@ -289,7 +290,12 @@ class Builder:
         figsize = (float(fw or 7), float(fh or 5)) if (fw or fh) else None
         dpi = int(self.base.get("fig-dpi") or FIG_DPI)
         self.progress("starting the Python kernel")
-        with Kernel(self.root, source=QMD) as k:
+        # figures saved by cells in the formats this render uses (analysis.figures.formats_wanted)
+        from ..figures.save import FORMATS_ENV  # here: the renderer's own process needs no matplotlib
+        wanted = {"html": "png" if self._raster("html") else "svg", "pdf": "png" if self._raster("typst") else "pdf",
+                  "docx": "png"}
+        env = {FORMATS_ENV: ",".join(sorted({wanted[f] for f in self.formats if f in wanted}))}
+        with Kernel(self.root, source=QMD, env=env) as k:
             self.timings["kernel start"] = k.start_seconds
             t = time.perf_counter()
             err = first_error(k.run(setup_code(dpi, figsize)))
@@ -420,11 +426,15 @@ class Builder:
         text = re.sub(r"\[([^\[\]]*@[^\[\]]*)\](?!\()", bracket, text)
         return REF_RE.sub(lambda m: label_text(m.group(1), m.group(2)) if is_xref(m.group(2)) else m.group(0), text)
 
+    def _raster(self, fmt: str) -> bool:
+        """Whether the format's `fig-format` asks for raster figures instead of vector ones."""
+        return str(self.cfg.get(fmt, {}).get("fig-format") or "").lower() in ("png", "retina", "jpeg")
+
     def _image_path(self, fmt: str, path: str) -> str:
         """A printed image's path for one format: an `.svg` is replaced by its `.pdf` sibling in
         the Typst PDF and its `.png` sibling in DOCX (or when fig-format asks for a raster),
         when the sibling exists, as for a figure a cell displays."""
-        raster = str(self.cfg.get(fmt, {}).get("fig-format") or "").lower() in ("png", "retina", "jpeg")
+        raster = self._raster(fmt)
         if path.endswith(".svg") and not re.match(r"^([a-z][a-z0-9+.-]*:|/)", path, re.I):
             want = ".png" if (fmt == "docx" or raster) else ".pdf" if fmt == "typst" else ".svg"
             other = path[:-4] + want
@@ -522,7 +532,7 @@ class Builder:
             # Each figure at the size it was drawn: vector (SVG in HTML, PDF in Typst, its text
             # kept as text) unless fig-format asks for a raster; Typst shrinks only a figure
             # wider than the text, and a PNG's natural size comes from its resolution.
-            raster = str(self.cfg[fmt].get("fig-format") or "").lower() in ("png", "retina", "jpeg")
+            raster = self._raster(fmt)
             attrs = ""
             if fmt == "html" and img.get("svg") and not raster:
                 path = figdir / f"{stem}.svg"
@@ -828,6 +838,7 @@ class Builder:
     def run(self, formats: tuple[str, ...]) -> dict[str, Path]:
         for f in formats:
             cfgmod.check_format("typst" if f == "pdf" else f, self.cfg["typst" if f == "pdf" else f])
+        self.formats = tuple(formats)
         t = time.perf_counter()
         a = self.scan()
         self.timings["parse"] = time.perf_counter() - t

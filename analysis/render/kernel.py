@@ -39,8 +39,9 @@ def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
 class Kernel:
     """Context manager: `with Kernel(root) as k: outputs = k.run(code)`."""
 
-    def __init__(self, root: Path, timeout: int = 900, source: str = "review.qmd"):
+    def __init__(self, root: Path, timeout: int = 900, source: str = "review.qmd", env: dict | None = None):
         self.root = Path(root)
+        self.env = dict(env or {})  # added to the kernel's environment
         self.source = source  # the file the cells come from, as messages name it
         self.timeout = timeout
         self._fault_log: str | None = None
@@ -61,6 +62,7 @@ class Kernel:
         env = dict(os.environ)
         env.update({"SOURCE_DATE_EPOCH": "0", "PYTHONHASHSEED": "0",
                     "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+        env.update(self.env)
         t = time.perf_counter()
         # The kernel's own log (e.g. its transport notice) is not the user's business;
         # cell errors arrive as outputs, not on this stream.
