@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: review test check lock validate dictionary reference bench clean
+.PHONY: review test check lock validate dictionary reference bench fixture clean
 
 # The stamp depends on the dependency files, so a second run installs nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -35,6 +35,11 @@ dictionary: $(STAMP)
 # a number, so each such change shows in the commit that made it.
 lock: $(STAMP)
 	$(BIN)/review lock
+
+# Re-copies the review's data into tests/fixtures/bundled (the tests' frozen copy) and
+# re-locks it; run only to move the fixture on on purpose (tests/fixtures/bundled/README.md).
+fixture: $(STAMP)
+	$(BIN)/python tests/fixtures/refresh_bundled.py
 
 # Regenerates the metafor reference values (needs R with metafor and metadat).
 reference:

@@ -12,7 +12,7 @@ import math
 from analysis.living.changelog import Names, describe, names_for
 from analysis.living.numbers import clean
 
-from test_numbers import REPO
+from fixture_paths import BUNDLED
 
 MINUS = "\u2212"
 
@@ -344,7 +344,7 @@ def test_nothing_moved_gives_no_sentence():
 # --- names ------------------------------------------------------------------------------
 
 def test_names_from_the_bundled_project_and_merging():
-    names = names_for(REPO)
+    names = names_for(BUNDLED)
     assert list(names.outcomes)[:3] == ["BBS", "TUG", "ABC"]
     assert names.outcome("BBS_SMD_any_change") == "Berg Balance Scale, change or percent change (SMD)"
     assert names.study("bonni2014") == "Bonnì 2014" and names.study("nobody") == "nobody"
@@ -356,7 +356,7 @@ def test_names_from_the_bundled_project_and_merging():
     merged = names.merged(older)
     assert merged.study("gone2020") == "Gone 2020" and merged.study("im2022") == "Im 2022"
     assert list(merged.outcomes) == list(names.outcomes)
-    assert names_for(REPO / "no-such-folder") == Names(reasons=names.reasons)
+    assert names_for(BUNDLED / "no-such-folder") == Names(reasons=names.reasons)
 
 
 def test_search_sources_and_dates():

@@ -23,8 +23,8 @@ import pytest
 from analysis.cli import main
 from analysis.living.numbers import SNAPSHOT, project_numbers, read_snapshot
 from analysis.render import api, render_project
+from fixture_paths import BUNDLED, REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "tests" / "broken" / "_base"
 STEPS = ["built", "numbers", "moved html", "moved pdf", "manifest", "publish", "published"]
 
@@ -50,7 +50,7 @@ def make_project(tmp_path: Path) -> Path:
     """The corpus's clean base project (sheets, plan, bibliography) with a document to render."""
     root = tmp_path / "p"
     shutil.copytree(BASE, root)
-    shutil.copy(REPO / "extraction" / "datapackage.json", root / "extraction" / "datapackage.json")
+    shutil.copy(BUNDLED / "extraction" / "datapackage.json", root / "extraction" / "datapackage.json")
     shutil.copy(REPO / ".gitignore", root / ".gitignore")
     (root / "review.qmd").write_text(QMD, encoding="utf-8")
     (root / "_quarto.yml").write_text("project:\n  output-dir: _output\n", encoding="utf-8")

@@ -14,8 +14,9 @@ from analysis.figures._common import NothingToDraw, overlapping_pairs
 from analysis.data.plan import load_plan
 from analysis.data.load import load_sheets
 from analysis.review.synthesis import synthesise
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 
 @pytest.fixture(scope="module")

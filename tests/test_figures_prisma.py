@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from analysis.figures import NothingToDraw, prisma_flow, style
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 # Shaped like extraction/prisma.csv; numbers from the PRISMA2020 package's example template.
 FULL = pd.DataFrame(

@@ -7,8 +7,9 @@ import pytest
 from matplotlib.colors import to_hex
 
 from analysis.figures import NothingToDraw, rob_summary, rob_traffic_light
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 ROB2_DOMAINS = [
     "Randomisation process",
     "Deviations from intended interventions",

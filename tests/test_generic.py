@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from analysis.data.core import check_schema, core_package
+from fixture_paths import BUNDLED, REPO
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "analysis"
@@ -31,7 +32,7 @@ def _files():
 
 
 def _bundled_keys() -> list[str]:
-    with (ROOT / "extraction" / "studies.csv").open(encoding="utf-8") as fh:
+    with (BUNDLED / "extraction" / "studies.csv").open(encoding="utf-8") as fh:
         return [row["study"] for row in csv.DictReader(fh)]
 
 
@@ -60,7 +61,7 @@ def test_the_search_would_find_a_leak():
 
 
 def test_bundled_and_example_schemas_keep_to_the_core():
-    bundled = json.loads((ROOT / "extraction" / "datapackage.json").read_text(encoding="utf-8"))
+    bundled = json.loads((BUNDLED / "extraction" / "datapackage.json").read_text(encoding="utf-8"))
     example = json.loads((PACKAGE / "cli" / "example" / "extraction" / "datapackage.json")
                          .read_text(encoding="utf-8"))
     assert check_schema(bundled) == [] and check_schema(example) == []

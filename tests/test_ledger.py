@@ -13,8 +13,9 @@ from analysis.data.claims import CLAIM_COLUMNS, OPTIONAL_CLAIM_COLUMNS, check_cl
 from analysis.review.ledger import (DIFFERS, NO_SHEET, REPRODUCED, TAKEN, UNCHECKABLE, evaluate,
                                     ledger, outcome_groups)
 from analysis.data.load import load_sheets
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,16 @@ from analysis.living.lock import (
 )
 from analysis.living.numbers import ADDED, CHANGED, REMOVED, Change, diff_numbers, project_numbers, within_tolerance
 
-from test_numbers import REPO, copy_project, edit_cell
+from fixture_paths import BUNDLED, REPO
+from test_numbers import copy_project, edit_cell
 
 KEY = "analysis.BBS_SMD_any_change.estimate"
 
 
-def test_committed_lock_follows_from_the_sheets():
-    changes = check(REPO)
+@pytest.mark.parametrize("root", [BUNDLED, REPO], ids=["fixture", "live"])
+def test_committed_lock_follows_from_the_sheets(root):
+    # `review check`: holds for the live review after any update that was locked
+    changes = check(root)
     assert not changes, "numbers moved; run `review lock` if intended:\n" + changes_table(changes)
 
 
@@ -35,10 +38,14 @@ def test_lock_text_is_sorted_one_number_per_line_and_round_trips():
     assert parse_lock(text) == numbers
 
 
-def test_committed_lock_is_the_bundled_numbers_in_lock_format():
-    text = (REPO / LOCK_FILE).read_text(encoding="utf-8")
-    assert text == dumps_lock(read_lock(REPO / LOCK_FILE))
-    assert read_lock(REPO / LOCK_FILE)[KEY] == pytest.approx(0.421925)
+@pytest.mark.parametrize("root", [BUNDLED, REPO], ids=["fixture", "live"])
+def test_committed_lock_is_the_bundled_numbers_in_lock_format(root):
+    text = (root / LOCK_FILE).read_text(encoding="utf-8")
+    assert text == dumps_lock(read_lock(root / LOCK_FILE))
+
+
+def test_fixture_lock_holds_the_bundled_estimate():
+    assert read_lock(BUNDLED / LOCK_FILE)[KEY] == pytest.approx(0.421925)
 
 
 @pytest.mark.parametrize("line, message", [
@@ -114,7 +121,7 @@ def test_lock_rewrites_the_lock_and_then_check_passes(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "numbers.lock written" in err
     table = {line.split()[0] for line in out.splitlines()[2:]}
-    assert table == {c.key for c in diff_numbers(read_lock(REPO / LOCK_FILE), project_numbers(root))}
+    assert table == {c.key for c in diff_numbers(read_lock(BUNDLED / LOCK_FILE), project_numbers(root))}
     assert table  # the edit moved something
     assert main(["check", "--root", str(root)]) == 0
     # lock is idempotent: a second run moves nothing
@@ -128,7 +135,7 @@ def test_check_without_a_lock_says_how_to_make_one(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip().endswith("numbers.lock: not found; create it with `review lock`")
     assert main(["lock", "--root", str(root)]) == 0
-    assert (root / LOCK_FILE).read_text(encoding="utf-8") == (REPO / LOCK_FILE).read_text(encoding="utf-8")
+    assert (root / LOCK_FILE).read_text(encoding="utf-8") == (BUNDLED / LOCK_FILE).read_text(encoding="utf-8")
 
 
 def test_the_table_cuts_long_values_so_rows_stay_short():

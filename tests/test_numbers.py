@@ -26,15 +26,20 @@ from analysis.data.plan import load_plan
 from analysis.stats.pooling import rma
 from analysis.render import snapshot
 
-REPO = Path(__file__).resolve().parents[1]
+from fixture_paths import BUNDLED, REPO  # noqa: E402
+
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
-PROJECT_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock", "_version.yml"]
+# The live review's text and style, with the frozen data of tests/fixtures/bundled and its lock:
+# what the tests assert does not move when an author updates the live sheets.
+REVIEW_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl"]
+DATA_FILES = ["review_tables.py", "analysis_plan.yml", "references.bib", "extraction", "numbers.lock", "_version.yml"]
+PROJECT_FILES = REVIEW_FILES + DATA_FILES
 
 
 def copy_project(dest: Path) -> Path:
     dest.mkdir()
     for name in PROJECT_FILES:
-        src = REPO / name
+        src = (REPO if name in REVIEW_FILES else BUNDLED) / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     return dest
 

@@ -7,8 +7,9 @@ import yaml
 
 from analysis.errors import InputError
 from analysis.data.plan import load_plan, parse_plan, study_columns
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 
 @pytest.fixture(scope="module")

@@ -377,8 +377,9 @@ def test_plan_key_tau2_convergence():
     from analysis.data.plan import parse_plan
     from analysis.errors import InputError
 
-    root = Path(__file__).resolve().parents[1]
-    raw = yaml.safe_load((root / "analysis_plan.yml").read_text(encoding="utf-8"))
+    from fixture_paths import BUNDLED
+
+    raw = yaml.safe_load((BUNDLED / "analysis_plan.yml").read_text(encoding="utf-8"))
     plan = parse_plan(copy.deepcopy(raw))
     assert {o.tau2_convergence for o in plan.outcomes} == {"metafor"}  # the key is optional
     assert "Fisher scoring" not in plan.to_markdown()

@@ -13,7 +13,9 @@ from analysis.cli import main
 from analysis.errors import InputError
 from analysis.living.reconcile import Disagreement, reconcile
 
-EXTRACTION = Path(__file__).resolve().parents[1] / "extraction"
+from fixture_paths import BUNDLED  # noqa: E402
+
+EXTRACTION = BUNDLED / "extraction"
 BOM = b"\xef\xbb\xbf"
 KIM_BBS = "kim2014 / real / BBS / post / percent_change"
 

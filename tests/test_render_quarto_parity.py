@@ -42,7 +42,7 @@ def test_quarto_yml_keys_for_parity():
     out = REPO / cfg["project"]["output-dir"]
     links = {l["text"]: l["href"] for l in html["other-links"]}
     assert links == {"PDF": "review.pdf", "Word (DOCX)": "review.docx", "Extraction sheets (CSV)": "../extraction/"}
-    assert (out / links["Extraction sheets (CSV)"]).resolve() == REPO / "extraction"
+    assert (out / links["Extraction sheets (CSV)"]).resolve() == REPO / "extraction"  # live: a path, not read
     header = REPO / typst["include-in-header"]
     assert "#show figure: set block(breakable: true)" in header.read_text(encoding="utf-8")
 

@@ -11,13 +11,14 @@ from analysis.living.numbers import SNAPSHOT, project_numbers, read_snapshot
 from analysis.render import render_project, snapshot
 from analysis.review import synthesis
 
-REPO = Path(__file__).resolve().parents[1]
+from fixture_paths import BUNDLED, REPO  # noqa: E402
+
 BASE = REPO / "tests" / "broken" / "_base"
 
 
 def base_project(dest: Path, qmd: str) -> Path:
     shutil.copytree(BASE, dest)
-    shutil.copy(REPO / "extraction" / "datapackage.json", dest / "extraction" / "datapackage.json")
+    shutil.copy(BUNDLED / "extraction" / "datapackage.json", dest / "extraction" / "datapackage.json")
     (dest / "review.qmd").write_text(qmd, encoding="utf-8")
     (dest / "_quarto.yml").write_text("project:\n  output-dir: _output\n", encoding="utf-8")
     return dest

@@ -18,15 +18,18 @@ from analysis.render import render_project
 
 from chromium import CHROMIUM, inspect_html, pdf_text
 
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl", "review_tables.py", "analysis_plan.yml", "references.bib", "extraction"]
+from fixture_paths import BUNDLED, REPO  # noqa: E402
+
+# the live review's text and style, with the frozen data of tests/fixtures/bundled
+REVIEW_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl"]
+DATA_FILES = ["review_tables.py", "analysis_plan.yml", "references.bib", "extraction", "_version.yml"]
 ARTIFACTS = REPO / "test-artifacts"
 
 
 def _copy_project(dest: Path) -> Path:
     dest.mkdir(parents=True)
-    for name in BUNDLED:
-        src = REPO / name
+    for name in REVIEW_FILES + DATA_FILES:
+        src = (REPO if name in REVIEW_FILES else BUNDLED) / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     return dest
 

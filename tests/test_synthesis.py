@@ -13,8 +13,9 @@ from analysis.data.plan import load_plan
 from analysis.stats.pooling import rma
 from analysis.review.synthesis import (INCOMPLETE, NARRATIVE, NO_CONTROL, NOT_IDENTIFIED, NOT_REPORTED,
                                 P_ONLY, PERCENT, TIMEPOINT, synthesise)
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 
 def real_sheets():

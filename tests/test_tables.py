@@ -10,8 +10,9 @@ from analysis.review import tables
 from analysis.data.plan import load_plan
 from analysis.data.load import load_sheets
 from analysis.review.synthesis import synthesise
+from fixture_paths import BUNDLED, REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = BUNDLED  # the frozen copy of the bundled review (tests/fixtures/bundled)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ def test_ledger_summary_counts_each_outcome_and_names_what_differs():
 
 
 def test_search_table_has_one_row_per_source_with_its_string_and_date():
-    sheets = load_sheets(Path(__file__).resolve().parents[1])
+    sheets = load_sheets(BUNDLED)
     lines = tables.search_table(sheets).splitlines()
     # date and limits are the same for every source: said once under the table
     assert lines[0] == "| Source | Kind | Search string |"

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from analysis.data.load import load_sheets
 from analysis.data.validate import Problem, validate_project
 
-ROOT = Path(__file__).resolve().parents[1]
+from fixture_paths import BUNDLED, REPO  # noqa: E402
+
+ROOT = REPO
 BROKEN = ROOT / "tests" / "broken"
 CASES = sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_"))
 CLI_CASES = ["not_utf8_latin1", "header_missing_column", "bib_malformed_entry", "qmd_cites_unknown_key", "arms_do_not_add_up",
@@ -24,7 +26,7 @@ CLI_CASES = ["not_utf8_latin1", "header_missing_column", "bib_malformed_entry", 
 def make_project(dest: Path, case: str | None = None) -> Path:
     """The clean base project with the real schema, plus one case's replacement files."""
     shutil.copytree(BROKEN / "_base", dest)
-    shutil.copy(ROOT / "extraction" / "datapackage.json", dest / "extraction" / "datapackage.json")
+    shutil.copy(BUNDLED / "extraction" / "datapackage.json", dest / "extraction" / "datapackage.json")
     if case:
         src = BROKEN / case
         for path in src.rglob("*"):
@@ -91,7 +93,7 @@ def _data_rows(root):
 def _n_sheets() -> int:
     import json
 
-    return len(json.loads((ROOT / "extraction" / "datapackage.json").read_text(encoding="utf-8"))["resources"])
+    return len(json.loads((BUNDLED / "extraction" / "datapackage.json").read_text(encoding="utf-8"))["resources"])
 
 
 def test_cli_clean_project_prints_summary(tmp_path):
@@ -182,8 +184,8 @@ def test_spreadsheet_resave_still_validates_and_loads_the_same(tmp_path_factory,
 @given(bom=st.booleans(), crlf=st.booleans(), quote_all=st.booleans(), pads=st.lists(st.tuples(PAD, PAD), min_size=1, max_size=5))
 def test_bundled_sheets_survive_a_resave(tmp_path_factory, bom, crlf, quote_all, pads):
     root = tmp_path_factory.mktemp("bundled") / "p"
-    shutil.copytree(ROOT / "extraction", root / "extraction")
-    shutil.copy(ROOT / "references.bib", root / "references.bib")
+    shutil.copytree(BUNDLED / "extraction", root / "extraction")
+    shutil.copy(BUNDLED / "references.bib", root / "references.bib")
     for path in (root / "extraction").glob("*.csv"):
         path.write_bytes(resave(path.read_text(encoding="utf-8"), bom, crlf, quote_all, pads))
     assert validate_project(root) == []
