@@ -26,7 +26,7 @@ from analysis.data.plan import load_plan
 from analysis.stats.pooling import rma
 from analysis.render import snapshot
 
-from fixture_paths import BUNDLED, REPO  # noqa: E402
+from fixture_paths import BUNDLED, REPO, merged_bibliography  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
 # The live review's text and style, with the frozen data of tests/fixtures/bundled and its lock:
@@ -41,6 +41,8 @@ def copy_project(dest: Path) -> Path:
     for name in PROJECT_FILES:
         src = (REPO if name in REVIEW_FILES else BUNDLED) / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    # the live text cites from the live bibliography; the frozen studies keep their entries
+    (dest / "references.bib").write_text(merged_bibliography(), encoding="utf-8")
     return dest
 
 

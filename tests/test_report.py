@@ -250,6 +250,18 @@ def test_the_same_sentences_after_a_trial_is_added(tmp_path):
     assert R.follow_up_sentence(x) == "Im 2022 contributes a value measured at follow-up, after treatment had ended."
 
 
+def test_measured_elsewhere_never_says_a_pooled_outcome_cannot_be_compared():
+    # twelve trials pooled, none left out: there is a comparison across trials (issue found by
+    # tests/test_any_update.py on generated updates)
+    synth = SimpleNamespace(availability=pd.DataFrame(columns=["outcome", "contributes", "reason", "detail",
+                                                               "label"]))
+    pooled = SimpleNamespace(label="Timed Up and Go (s)", outcome="TUG", k=12)
+    single = SimpleNamespace(label="Pain score", outcome="PAIN", k=1)
+    assert R.measured_elsewhere(synth, [pooled]) == ""
+    assert R.measured_elsewhere(synth, [pooled, single]) == (
+        "No other identified study measured the Pain score, so no comparison across trials is possible there.")
+
+
 def test_count_since_publication_only_speaks_when_the_count_moved():
     than = "the published review"
     assert R.count_since_publication(14, 14, than=than) == ""

@@ -18,7 +18,7 @@ from analysis.render import render_project
 
 from chromium import CHROMIUM, inspect_html, pdf_text
 
-from fixture_paths import BUNDLED, REPO  # noqa: E402
+from fixture_paths import BUNDLED, REPO, merged_bibliography  # noqa: E402
 
 # the live review's text and style, with the frozen data of tests/fixtures/bundled
 REVIEW_FILES = ["review.qmd", "_quarto.yml", "style", "author-date-initials.csl"]
@@ -31,6 +31,8 @@ def _copy_project(dest: Path) -> Path:
     for name in REVIEW_FILES + DATA_FILES:
         src = (REPO if name in REVIEW_FILES else BUNDLED) / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    # the live text cites from the live bibliography; the frozen studies keep their entries
+    (dest / "references.bib").write_text(merged_bibliography(), encoding="utf-8")
     return dest
 
 
