@@ -24,6 +24,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+import subprocess
 
 MINUS = "\u2212"
 PLURALS = ("outcomes", "studies", "analyses", "trials", "arms", "events", "terms", "participants", "claims",
@@ -182,3 +183,19 @@ def review_problems(html: str, numbers: dict, plan) -> list[str]:
     return (sentence_problems(text) + reference_problems(text)
             + figure_problems(html_captions(html), pooled_analyses(numbers, plan))
             + estimate_problems(text, numbers, plan))
+
+
+def pdf_problems(pdf) -> list[str]:
+    """Broken sentences and unresolved references in a rendered PDF (read with pdftotext).
+    Its line breaks, hyphenation and columns are not the prose, and the contents' dot leaders
+    are no punctuation, so spacing is not checked and those lines are left out."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    body = text.split("\nReferences\n")[0]
+    lines = [line for line in body.splitlines() if not re.search(r"(?:\s\.){3}", line)]
+    words = re.sub(r"-\s+(?=[a-z])", "-", " ".join(" ".join(lines).split()))
+    if "Figure 1" not in words:
+        return [f"{pdf}: no 'Figure 1' in the text; pdftotext read nothing useful"]
+    return ([p for p in sentence_problems(words, "pdf: ") if not p.startswith(("pdf: doubled space",
+                                                                              "pdf: space before"))]
+            + reference_problems(words))

@@ -34,7 +34,7 @@ from analysis.review.ledger import evaluate
 from analysis.review.synthesis import POOLED, synthesise
 from fixture_paths import BUNDLED, REPO, merged_bibliography
 from review_invariants import (estimate_problems, figure_problems, html_captions, html_text, pooled_analyses,
-                               reference_problems, sentence_problems)
+                               pdf_problems, reference_problems, sentence_problems)
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from scale import SOURCE, _prisma, generate  # noqa: E402
@@ -258,6 +258,7 @@ KNOWN = {
     ("three_trials", "figures"): "review.qmd draws the BBS forests only; TUG and ABC are pooled here",
     ("twelve_trials", "figures"): "review.qmd draws the BBS forests only; eight more outcomes are pooled here",
     ("twelve_trials", "sentences"): "review.qmd types 'For `{python} R.words(n)` outcomes a single study ...'",
+    ("twelve_trials", "pdf"): "review.qmd types 'For `{python} R.words(n)` outcomes a single study ...'",
 }
 
 
@@ -282,7 +283,7 @@ def rendered(tmp_path_factory):
                 encoding="utf-8")
             render_project(root, engine="builtin")
             html = (root / "_output" / "review.html").read_text(encoding="utf-8")
-            done[name] = html, project_numbers(root), load_plan(root)
+            done[name] = html, project_numbers(root), load_plan(root), root / "_output" / "review.pdf"
         return done[name]
 
     return get
@@ -290,7 +291,7 @@ def rendered(tmp_path_factory):
 
 def _cases():
     for name in sorted(RENDERED):
-        for check in ("sentences", "references", "figures", "estimates"):
+        for check in ("sentences", "references", "figures", "estimates", "pdf"):
             reason = KNOWN.get((name, check))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             yield pytest.param(name, check, marks=marks, id=f"{name}-{check}")
@@ -298,9 +299,10 @@ def _cases():
 
 @pytest.mark.parametrize("name, check", list(_cases()))
 def test_rendered_update_keeps_the_invariants(rendered, name, check):
-    html, numbers, plan = rendered(name)
+    html, numbers, plan, pdf = rendered(name)
     text = html_text(html)
-    problems = {"sentences": lambda: sentence_problems(text),
+    problems = {"pdf": lambda: pdf_problems(pdf),
+                "sentences": lambda: sentence_problems(text),
                 "references": lambda: reference_problems(text),
                 "figures": lambda: figure_problems(html_captions(html), pooled_analyses(numbers, plan)),
                 "estimates": lambda: estimate_problems(text, numbers, plan)}[check]()
