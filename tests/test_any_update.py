@@ -252,14 +252,6 @@ def test_updates_cover_the_shapes(tmp_path):
 # --- two updates rendered in full -------------------------------------------------------
 
 RENDERED = {"three_trials": dict(n=3, seed=11, drop={1}), "twelve_trials": dict(n=12, seed=5, remove={0}, correct={2})}
-# What the live review.qmd does not do yet on these updates; strict, so that the marks go
-# when the results section draws every pooled analysis and its typed counts agree.
-KNOWN = {
-    ("three_trials", "figures"): "review.qmd draws the BBS forests only; TUG and ABC are pooled here",
-    ("twelve_trials", "figures"): "review.qmd draws the BBS forests only; eight more outcomes are pooled here",
-    ("twelve_trials", "sentences"): "review.qmd types 'For `{python} R.words(n)` outcomes a single study ...'",
-    ("twelve_trials", "pdf"): "review.qmd types 'For `{python} R.words(n)` outcomes a single study ...'",
-}
 
 
 @pytest.fixture(scope="module")
@@ -289,15 +281,8 @@ def rendered(tmp_path_factory):
     return get
 
 
-def _cases():
-    for name in sorted(RENDERED):
-        for check in ("sentences", "references", "figures", "estimates", "pdf"):
-            reason = KNOWN.get((name, check))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(name, check, marks=marks, id=f"{name}-{check}")
-
-
-@pytest.mark.parametrize("name, check", list(_cases()))
+@pytest.mark.parametrize("check", ["sentences", "references", "figures", "estimates", "pdf"])
+@pytest.mark.parametrize("name", sorted(RENDERED))
 def test_rendered_update_keeps_the_invariants(rendered, name, check):
     html, numbers, plan, pdf = rendered(name)
     text = html_text(html)

@@ -42,7 +42,7 @@ def leaks(text: str) -> list[str]:
     roots = "|".join(sorted(_root_aliases(text)))
     direct = re.compile(rf"\b(?:{roots})\s*/\s*(?:{DATA})|parents\[1\]\s*/\s*(?:{DATA})")
     read = re.compile(rf"\b(?:{READERS})\(\s*(?:str\()?(?:{roots})\b(?!\s*/)")
-    flag = re.compile(rf'"--root",\s*str\((?:{roots})\)')
+    flag = re.compile(rf'"--root",\s*str\((?:{roots})\)|\bbase=(?:{roots})\b')
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         if "# live:" in line:
@@ -73,6 +73,7 @@ def test_the_scan_finds_each_kind_of_leak():
     assert len(leaks(head + "changes = check(REPO)\n")) == 1
     assert len(leaks('EXTRACTION = Path(__file__).resolve().parents[1] / "extraction"\n')) == 1
     assert len(leaks(head + 'lock = ROOT / "numbers.lock"\n')) == 1
+    assert len(leaks(head + "scale.generate(root, 27, base=ROOT)\n")) == 1
     # the fixture, the toolkit's own files and reasoned live reads are not leaks
     fixture = "from fixture_paths import BUNDLED\nROOT = BUNDLED  # frozen\n"
     assert leaks(fixture + "sheets = load_sheets(ROOT)\n") == []

@@ -27,7 +27,8 @@ from analysis.review.synthesis import synthesise
 from chromium import pdf_text
 from trial_fixture import add_balance_trials, add_trial
 
-REPO = Path(__file__).resolve().parents[1]
+from fixture_paths import BUNDLED, REPO, merged_bibliography  # noqa: E402
+
 sys.path.insert(0, str(REPO / "benchmarks"))
 import scale  # noqa: E402
 
@@ -44,11 +45,16 @@ BROKEN = [
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory):
     root = tmp_path_factory.mktemp("grown") / "review"
-    scale.generate(root, 27, base=REPO)  # the bundled 15 rows and 12 synthetic trials
-    for extra in ("review_tables.py", "style", "author-date-initials.csl"):
-        src = REPO / extra
-        if src.exists() and not (root / extra).exists():
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / extra)
+    # the frozen data of tests/fixtures/bundled (15 rows) and 12 synthetic trials, with the live
+    # review's text and style, so an update of the live sheets does not move what is asserted here
+    scale.generate(root, 27, base=BUNDLED)
+    for extra in ("review.qmd", "_quarto.yml", "style", "author-date-initials.csl"):
+        src, dst = REPO / extra, root / extra
+        if dst.exists():
+            shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+    bib = merged_bibliography(REPO / "references.bib", root / "references.bib")  # live: cited entries only
+    (root / "references.bib").write_text(bib, encoding="utf-8")
     add_trial(root)
     add_balance_trials(root, 12)
     render_project(root, engine="builtin")
