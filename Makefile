@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/update_readme.py
 
 clean:
-	rm -rf _output .review-cache
+	rm -rf _output .review-cache _figures
