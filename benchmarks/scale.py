@@ -230,12 +230,14 @@ def _prisma(path: Path) -> None:
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, int]:
     """CPU seconds (user + sys, with waited-for children), wall seconds, peak RSS in MiB, exit code."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
+    # stderr to a file, not a pipe: a thousand warnings would fill a pipe nobody reads during wait4
+    with tempfile.TemporaryFile() as err_file:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        err_file.seek(0)
+        err = err_file.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0,) and cmd[1] != "check":
         raise SystemExit(f"{' '.join(cmd[1:])} in {cwd} exited {code}: {err.strip()[-2000:]}")
