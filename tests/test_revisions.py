@@ -364,7 +364,8 @@ def test_version_note_when_nothing_moved(history, tmp_path):
     assert previous_version(clone).sha == shas["edited"]
     v = read_version(clone)
     assert version_note(clone, edited) == (
-        f"No study, estimate or adverse-event count changed since version {v.number} ({long_date(v.date)}).")
+        f"This is version {v.number} of the review, dated {long_date(v.date)}. The last change to its sheets "
+        "moved none of the numbers it reports.")
 
 
 def test_version_note_when_the_previous_sheets_cannot_be_read(history, tmp_path):

@@ -311,7 +311,8 @@ def test_nothing_changed(project):
     bib.write_text(bib.read_text(encoding="utf-8") + "\n% checked again\n", encoding="utf-8")
     _version(project, "A comment in the bibliography", day=2)
     assert version_note(project) == (
-        "No study, estimate or adverse-event count changed since version 1 (1 March 2026).")
+        "This is version 1 of the review, dated 1 March 2026. The last change to its sheets moved none of "
+        "the numbers it reports.")
 
 
 # --- records that are not evidence, from the numbers alone --------------------------------

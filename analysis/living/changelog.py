@@ -451,5 +451,8 @@ def version_note(root, numbers: dict | None = None) -> str:
         return f"The numbers could not be compared with {previous}: {why}."
     new = project_numbers(root) if numbers is None else numbers
     if now and before and now.number == before.number:
+        if not diff_numbers(old, new):  # the sheets changed, none of the numbers: the same version
+            return (f"This is version {now.number} of the review, dated {long_date(now.date)}. "
+                    "The last change to its sheets moved none of the numbers it reports.")
         lead = ""  # the sheets changed since the version was locked: this is no version of its own yet
     return note_text(old, new, names, lead, previous)
