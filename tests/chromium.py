@@ -97,6 +97,24 @@ class Browser:
         os.close(self._from_chrome)
 
 
+def evaluate_at_width(html: Path, tmp: Path, width: int, expression: str):
+    """The JSON value of `expression` run in `html` as loaded in a viewport `width` px wide
+    (a phone below 600 px), each width with a fresh profile under `tmp`."""
+    b = Browser(tmp / f"profile-{width}")
+    try:
+        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        b.send("Page.enable", session=s)
+        b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
+                                                      "mobile": width < 600}, session=s)
+        b.send("Page.navigate", {"url": html.as_uri()}, session=s)
+        b.wait_event("Page.loadEventFired")
+        return json.loads(b.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                                 session=s)["result"]["value"])
+    finally:
+        b.close()
+
+
 def inspect_html(html: Path, screenshot: Path, tmp: Path) -> dict:
     """Open the file in Chromium; return what loaded, broken links, console errors and requests."""
     b = Browser(tmp / "chromium-profile")

@@ -137,14 +137,29 @@ def estimate_text(numbers: dict, aid: str) -> str | None:
     return f"{measure} {_fmt(nat(est))} ({level}% CI {_fmt(nat(lb))} to {_fmt(nat(ub))})"
 
 
+def _near(v: float) -> str:
+    """A regular expression for `v` as `_fmt` writes it, where `v` is a value of the numbers
+    mapping (rounded to six significant digits) and the text was formatted from the value
+    before that rounding: 10.875 in the mapping may be 10.87 or 10.88 in the text."""
+    tol = 10 ** (math.floor(math.log10(abs(v))) - 5) if v else 0.0
+    return "(?:" + "|".join(re.escape(f) for f in sorted({_fmt(v - tol), _fmt(v), _fmt(v + tol)})) + ")"
+
+
 def estimate_problems(text: str, numbers: dict, plan) -> list[str]:
     """Each pooled estimate of the numbers mapping is stated in the text as the review
-    formats it (the abstract states every pooled analysis, main and exploratory)."""
+    formats it (the abstract states every pooled analysis, main and exploratory), each
+    number to within the mapping's rounding."""
     flat = re.sub(r"\s+", " ", text.replace("\xa0", " "))
     out = []
     for aid, label in pooled_analyses(numbers, plan).items():
         said = estimate_text(numbers, aid)
-        if said is not None and said not in flat:
+        if said is None:
+            continue
+        get = lambda f: numbers.get(f"analysis.{aid}.{f}")  # noqa: E731
+        nat = math.exp if str(get("measure")).upper() in ("RR", "OR") else (lambda v: v)
+        est, lb, ub = (_near(nat(get(f))) for f in ("estimate", "ci_lb", "ci_ub"))
+        level = f"{float(get('level')):g}" if get("level") is not None else "95"
+        if not re.search(f"{re.escape(str(get('measure')))} {est} \\({re.escape(level)}% CI {lb} to {ub}\\)", flat):
             out.append(f"pooled analysis {aid} ({label}): {said!r} is not in the text")
     return out
 

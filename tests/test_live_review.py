@@ -92,6 +92,12 @@ def test_a_pooled_estimate_must_be_in_the_text():
     text = "Pain, MD \u22120.50 (95% CI \u22121.25 to 0.20), from two studies; death, RR 1.00 (95% CI 0.50 to 2.00)."
     assert estimate_problems(text, numbers, Plan) == []
     assert len(estimate_problems(text.replace("0.20", "0.21"), numbers, Plan)) == 1
+    # the mapping keeps six significant digits: an upper limit of 10.875 there was 10.87499...
+    # or 10.87501... before, so the text may round it either way, but to nothing else
+    numbers["analysis.X.ci_ub"] = 10.875
+    for said, ok in (("10.87", True), ("10.88", True), ("10.86", False), ("10.89", False)):
+        found = estimate_problems(text.replace("to 0.20", f"to {said}"), numbers, Plan)
+        assert (found == []) is ok, said
 
 
 def test_text_and_captions_of_an_html_page():

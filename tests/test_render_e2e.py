@@ -18,7 +18,7 @@ import pytest
 from analysis.errors import RenderError
 from analysis.render import render_project
 
-from chromium import CHROMIUM, Browser, inspect_html, pdf_text
+from chromium import CHROMIUM, evaluate_at_width, inspect_html, pdf_text
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "render_project"
@@ -112,19 +112,7 @@ NAVIGATION_JS = """JSON.stringify((() => {
 
 
 def navigation(html: Path, tmp: Path, width: int) -> dict:
-    b = Browser(tmp / f"profile-{width}")
-    try:
-        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        b.send("Page.enable", session=s)
-        b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
-                                                      "mobile": width < 600}, session=s)
-        b.send("Page.navigate", {"url": html.as_uri()}, session=s)
-        b.wait_event("Page.loadEventFired")
-        return json.loads(b.send("Runtime.evaluate", {"expression": NAVIGATION_JS, "returnByValue": True},
-                                 session=s)["result"]["value"])
-    finally:
-        b.close()
+    return evaluate_at_width(html, tmp, width, NAVIGATION_JS)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="chromium is not installed")

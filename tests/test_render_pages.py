@@ -190,23 +190,9 @@ LAYOUT_JS = """JSON.stringify((() => {
 
 
 def html_layout(html: Path, tmp: Path, width: int) -> dict:
-    import json
+    from chromium import evaluate_at_width
 
-    from chromium import Browser
-
-    b = Browser(tmp / f"profile-{width}")
-    try:
-        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        b.send("Page.enable", session=s)
-        b.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1,
-                                                      "mobile": width < 600}, session=s)
-        b.send("Page.navigate", {"url": html.as_uri()}, session=s)
-        b.wait_event("Page.loadEventFired")
-        return json.loads(b.send("Runtime.evaluate", {"expression": LAYOUT_JS, "returnByValue": True},
-                                 session=s)["result"]["value"])
-    finally:
-        b.close()
+    return evaluate_at_width(html, tmp, width, LAYOUT_JS)
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists() and not __import__("os").environ.get("CI"),

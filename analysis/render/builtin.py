@@ -464,19 +464,11 @@ class Builder:
                 continue
             tm = TABLE_CAPTION_RE.match(line.strip())
             if tm:
-                ident = tm.group(2)
-                j = len(out)
-                while j > 0 and not out[j - 1].strip():
-                    j -= 1
-                end = j
-                while j > 0 and out[j - 1].lstrip().startswith("|"):
-                    j -= 1
-                if j == end:
+                ident, span = tm.group(2), _table_span(out)
+                if span is None:
                     raise RenderError(f"cell {name} at {QMD}:{cell.line} printed table caption "
                                       f"`{{#{ident}}}` that does not follow a pipe table")
-                cap = self._refs(tm.group(1), a, cell.line)
-                out[j:end] = ["", f"::: {{#{ident}}}", "", *out[j:end], "",
-                              f": Table\u00a0{a.labels[ident][1]}: {cap}", "", ":::", ""]
+                _caption_table(out, span, ident, a.labels[ident][1], self._refs(tm.group(1), a, cell.line))
                 continue
             if HEADING_RE.match(line):
                 raise RenderError(f"cell {name} at {QMD}:{cell.line} printed a heading ({line.strip()!r}); "
@@ -694,18 +686,10 @@ class Builder:
                 continue
             tm = TABLE_CAPTION_RE.match(stripped)
             if tm:
-                ident = tm.group(2)
-                j = len(out)
-                while j > 0 and not out[j - 1].strip():
-                    j -= 1
-                end = j
-                while j > 0 and out[j - 1].lstrip().startswith("|"):
-                    j -= 1
-                if j == end:
+                ident, span = tm.group(2), _table_span(out)
+                if span is None:
                     raise RenderError(f"{QMD}:{line_no}: table caption `{{#{ident}}}` must follow a pipe table")
-                cap = self._prose(tm.group(1), a, line_no, counter)
-                out[j:end] = ["", f"::: {{#{ident}}}", "", *out[j:end], "",
-                              f": Table\u00a0{a.labels[ident][1]}: {cap}", "", ":::", ""]
+                _caption_table(out, span, ident, a.labels[ident][1], self._prose(tm.group(1), a, line_no, counter))
                 continue
             out.append(self._prose(text, a, line_no, counter))
 
@@ -956,6 +940,24 @@ def inline_markdown(expr: str, line_no: int, data: dict) -> str:
                           "itself as code; compute the sentence in a cell with `#| output: asis`, "
                           "or make the expression return a non-empty value")
     return text
+
+
+def _table_span(out: list[str]) -> tuple[int, int] | None:
+    """Where the pipe table that ends `out` (blank lines after it allowed) starts and ends; None
+    when `out` does not end with one."""
+    j = len(out)
+    while j > 0 and not out[j - 1].strip():
+        j -= 1
+    end = j
+    while j > 0 and out[j - 1].lstrip().startswith("|"):
+        j -= 1
+    return None if j == end else (j, end)
+
+
+def _caption_table(out: list[str], span: tuple[int, int], ident: str, number: int, caption: str) -> None:
+    """Wrap the table at `span` of `out` in a `#ident` div with its numbered caption."""
+    j, end = span
+    out[j:end] = ["", f"::: {{#{ident}}}", "", *out[j:end], "", f": Table\u00a0{number}: {caption}", "", ":::", ""]
 
 
 def _lines(block: Markdown):
