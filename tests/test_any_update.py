@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analysis.data.claims import load_claims
@@ -210,9 +210,12 @@ def _analyse(root: Path):
     return sheets, plan, synth, ledger
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+# Derandomised: the same 25 updates on every run, so that CI cannot fail on one run and pass on
+# the next; the update that once showed the numbers mapping's rounding is kept as an example.
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(update=updates())
+@example(update={"n": 1, "seed": 2097152, "drop": set(), "remove": set(), "correct": set()})
 def test_any_update_validates_and_reads_well(tmp_path_factory, update):
     root = apply_update(tmp_path_factory.mktemp("update") / "review", **update)
     sheets, plan, synth, ledger = _analyse(root)
