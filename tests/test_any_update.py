@@ -13,7 +13,6 @@ Two fixed updates are rendered in full and checked the same way.
 from __future__ import annotations
 
 import csv
-import io
 import random
 import re
 import shutil
@@ -33,6 +32,7 @@ from analysis.review import report as R
 from analysis.review.ledger import evaluate
 from analysis.review.synthesis import POOLED, synthesise
 from fixture_paths import BUNDLED, REPO, merged_bibliography
+from trial_fixture import read_sheet, write_sheet
 from review_invariants import (estimate_problems, figure_problems, html_captions, html_text, pooled_analyses,
                                pdf_problems, reference_problems, sentence_problems)
 
@@ -43,21 +43,8 @@ HAVE = sum(1 for _ in csv.DictReader((BUNDLED / "extraction" / "studies.csv").op
 SHEETS = ("studies", "arms", "outcomes", "adverse_events")
 
 
-def _read(path: Path) -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
-    return list(reader.fieldnames), list(reader)
-
-
-def _write(path: Path, header: list[str], rows: list[dict]) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
 def _synthetic(root: Path) -> list[str]:
-    _, studies = _read(root / "extraction" / "studies.csv")
+    _, studies = read_sheet(root / "extraction" / "studies.csv")
     return [r["study"] for r in studies if r["source"] == SOURCE]
 
 
@@ -65,8 +52,8 @@ def remove_trials(root: Path, keys: set[str]) -> None:
     """Every row of these trials out of the sheets and their entries out of references.bib."""
     ext = root / "extraction"
     for sheet in SHEETS:
-        header, rows = _read(ext / f"{sheet}.csv")
-        _write(ext / f"{sheet}.csv", header, [r for r in rows if r["study"] not in keys])
+        header, rows = read_sheet(ext / f"{sheet}.csv")
+        write_sheet(ext / f"{sheet}.csv", header, [r for r in rows if r["study"] not in keys])
     bib = (root / "references.bib").read_text(encoding="utf-8")
     for key in keys:
         bib = re.sub(rf"\n@article\{{{re.escape(key)},.*?\n\}}\n", "\n", bib, flags=re.S)
@@ -77,24 +64,24 @@ def remove_trials(root: Path, keys: set[str]) -> None:
 def drop_denominators(root: Path, keys: set[str]) -> None:
     """These trials' harms as the sources sometimes give them: events without the number at risk."""
     path = root / "extraction" / "adverse_events.csv"
-    header, rows = _read(path)
+    header, rows = read_sheet(path)
     for r in rows:
         if r["study"] in keys and r["status"] == "reported":
             r["at_risk"] = ""
-    _write(path, header, rows)
+    write_sheet(path, header, rows)
 
 
 def correct_values(root: Path, keys: set[str], rng: random.Random) -> None:
     """A published correction: one SD and one arm's analysed count of each trial change."""
     path = root / "extraction" / "outcomes.csv"
-    header, rows = _read(path)
+    header, rows = read_sheet(path)
     for key in keys:
         numeric = [r for r in rows if r["study"] == key and r["sd"] and r["n"]]
         if numeric:
             r = rng.choice(numeric)
             r["sd"] = f"{float(r['sd']) * rng.uniform(0.5, 1.5):.4g}"
             r["n"] = str(max(2, int(float(r["n"])) - 1))
-    _write(path, header, rows)
+    write_sheet(path, header, rows)
 
 
 @st.composite
@@ -247,7 +234,7 @@ def test_updates_cover_the_shapes(tmp_path):
     assert reported["at_risk"].isna().any() and reported["at_risk"].notna().any()
     assert {"reported_none", "not_reported"} <= set(ae["status"])
     assert sum(a.status == POOLED and not a.exploratory for a in synth.analyses) >= 2
-    _, prisma = _read(root / "extraction" / "prisma.csv")
+    _, prisma = read_sheet(root / "extraction" / "prisma.csv")
     total = next(r for r in prisma if r["data"] == "total_studies")
     assert int(total["n"]) == R.n_included(sheets)
 

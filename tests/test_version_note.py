@@ -11,8 +11,6 @@ not evidence (a sheet new to the project), none, one and many studies at once.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 from pathlib import Path
@@ -27,6 +25,7 @@ from analysis.living.versions import (
     VERSION_FILE, Version, digest, parse_version, read_version, version_problem,
 )
 from analysis.errors import InputError
+from trial_fixture import read_sheet, write_sheet
 
 GIT = ["git", "-c", "user.name=T", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
 KEEP = {"bcg01", "bcg02", "bcg03", "normand1"}
@@ -40,39 +39,26 @@ def _git(root, *args, day=1):
                           env=env).stdout
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
-    return list(reader.fieldnames), list(reader)
-
-
-def _write_rows(path: Path, header: list[str], rows: list[dict]) -> None:
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
 def _keep(root: Path, studies: set[str]) -> None:
     for name in SHEETS:
         path = root / "extraction" / name
-        header, rows = _rows(path)
-        _write_rows(path, header, [r for r in rows if r["study"] in studies])
+        header, rows = read_sheet(path)
+        write_sheet(path, header, [r for r in rows if r["study"] in studies])
 
 
 def _edit(root: Path, name: str, match: dict, column: str, value: str) -> None:
     path = root / "extraction" / name
-    header, rows = _rows(path)
+    header, rows = read_sheet(path)
     hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
     assert len(hits) == 1, hits
     hits[0][column] = value
-    _write_rows(path, header, rows)
+    write_sheet(path, header, rows)
 
 
 def _append(root: Path, name: str, rows: list[dict]) -> None:
     path = root / "extraction" / name
-    header, old = _rows(path)
-    _write_rows(path, header, old + [{k: r.get(k, "") for k in header} for r in rows])
+    header, old = read_sheet(path)
+    write_sheet(path, header, old + [{k: r.get(k, "") for k in header} for r in rows])
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +70,7 @@ def full(tmp_path_factory):
 def _from_full(full: Path, root: Path, studies: set[str]) -> None:
     """Add the rows of `studies` from the whole example to the project at `root`."""
     for name in SHEETS:
-        _, rows = _rows(full / "extraction" / name)
+        _, rows = read_sheet(full / "extraction" / name)
         _append(root, name, [r for r in rows if r["study"] in studies])
 
 

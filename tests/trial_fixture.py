@@ -19,13 +19,27 @@ def _rows(text: str) -> tuple[list[str], list[dict]]:
     return list(reader.fieldnames or []), list(reader)
 
 
+def read_sheet(path: Path) -> tuple[list[str], list[dict]]:
+    """A CSV sheet's header and rows (dicts of text)."""
+    return _rows(Path(path).read_text(encoding="utf-8"))
+
+
+def write_sheet(path: Path, header: list[str], rows: list[dict]) -> None:
+    """Write rows under `header`, as the sheets are written: LF line ends, UTF-8."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    Path(path).write_text(out.getvalue(), encoding="utf-8")
+
+
 def add_trial(root: Path, fixture: Path = NEW_TRIAL) -> None:
     ext = root / "extraction"
     package = json.loads((ext / "datapackage.json").read_text(encoding="utf-8"))
     keys = {r["path"]: r["schema"]["primaryKey"] for r in package["resources"]}
     for part in sorted(fixture.glob("*.csv")):
         sheet = ext / part.name
-        header, rows = _rows(sheet.read_text(encoding="utf-8"))
+        header, rows = read_sheet(sheet)
         _, new = _rows(part.read_text(encoding="utf-8"))
         pk = keys[part.name]
         index = {tuple(r[k] for k in pk): i for i, r in enumerate(rows)}
@@ -35,11 +49,7 @@ def add_trial(root: Path, fixture: Path = NEW_TRIAL) -> None:
                 rows.append(r)
             else:
                 rows[at] = r
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        sheet.write_text(out.getvalue(), encoding="utf-8")
+        write_sheet(sheet, header, rows)
     bib = root / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8") + (fixture / "references.bib").read_text(encoding="utf-8"),
                    encoding="utf-8")
