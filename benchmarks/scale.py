@@ -9,10 +9,11 @@ and PRISMA totals that equal the number of included studies. The same `studies` 
 `seed` give byte-identical sheets.
 
 `python benchmarks/scale.py` times `review validate`, `review check`, `review numbers` and
-`review render --force` (both formats) as fresh processes at 15, 100, 1000 and 10,000 studies
-and writes benchmarks/results/scale.md: CPU seconds (user + sys of the process and its
-children), wall seconds, and peak resident memory of the largest process, with the
-log-log slope between the last two sizes. `--sizes`, `--runs` and `--skip` narrow it;
+`review render --force` (all three formats, and HTML with PDF alone) as fresh processes at
+15, 100, 1000 and 10,000 studies and writes benchmarks/results/scale.md: CPU seconds (user +
+sys of the process and its children), wall seconds, and peak resident memory of the largest
+process, with the log-log slope between the last two sizes and each size's wall time against
+the first. `--sizes`, `--runs` and `--skip` narrow it;
 `python benchmarks/scale.py --generate DIR N` only writes a project.
 """
 
@@ -43,7 +44,9 @@ COMMANDS = {
     "check": ["check"],
     "numbers": ["numbers", "--json"],
     "render": ["render", "--force", "--quiet"],
+    "render_html_pdf": ["render", "--force", "--quiet", "--to", "html,pdf"],
 }
+LABELS = {"render": "render (HTML, PDF, DOCX)", "render_html_pdf": "render (HTML, PDF)"}
 
 # Outcome codes the plan analyses, with a plausible scale: (unit, scale name, min, max,
 # higher is better, typical change SD). Ranges keep post values inside the scale.
@@ -255,10 +258,10 @@ def measure(sizes, runs, skip, tmp: Path) -> dict:
         subprocess.run([REVIEW, "lock"], cwd=root, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         for name, args in COMMANDS.items():
-            if name in skip or (name == "render" and n > 1000):
+            if name in skip or (name.startswith("render") and n > 1000):
                 continue
             # One render: forced renders at these sizes take minutes each.
-            reps = 1 if name == "render" and n >= 1000 else runs
+            reps = 1 if name.startswith("render") and n >= 1000 else runs
             samples = [run([REVIEW, *args], root) for _ in range(reps)]
             results[(n, name)] = (statistics.median(s[0] for s in samples),
                                   statistics.median(s[1] for s in samples), max(s[2] for s in samples), reps)
@@ -276,8 +279,8 @@ def table(results: dict, sizes, runs) -> str:
              "set of the largest single process (the command, the Jupyter kernel or pandoc). "
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
              "",
-             "| studies | " + " | ".join(f"{c} CPU s (wall s)" for c in names) + " | peak MiB (" +
-             ", ".join(names) + ") |",
+             "| studies | " + " | ".join(f"{LABELS.get(c, c)} CPU s (wall s)" for c in names) + " | peak MiB (" +
+             ", ".join(LABELS.get(c, c) for c in names) + ") |",
              "| ---: | " + " | ".join("---:" for _ in names) + " | ---: |"]
     for n in sizes:
         cells, mems = [], []
@@ -289,10 +292,16 @@ def table(results: dict, sizes, runs) -> str:
     big = [n for n in sizes if all((n, c) in results for c in ("check", "numbers"))][-2:]
     if len(big) == 2:
         a, b = big
-        parts = [f"{c} {slope(a, results[(a, c)][0], b, results[(b, c)][0]):.2f}"
+        parts = [f"{LABELS.get(c, c)} {slope(a, results[(a, c)][0], b, results[(b, c)][0]):.2f}"
                  for c in names if (a, c) in results and (b, c) in results]
         lines += ["", f"Log-log slope of CPU time from {a:,} to {b:,} studies (1 is linear): " +
                   ", ".join(parts) + "."]
+    base = sizes[0]
+    ratios = [f"{n:,} studies: " + ", ".join(f"{LABELS.get(c, c)} {results[(n, c)][1] / results[(base, c)][1]:.2f}"
+                                             for c in names if (n, c) in results and (base, c) in results)
+              for n in sizes[1:] if any((n, c) in results for c in names)]
+    if ratios:
+        lines += ["", f"Wall time against {base:,} studies: " + "; ".join(ratios) + "."]
     return "\n".join(lines) + "\n"
 
 

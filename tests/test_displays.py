@@ -160,8 +160,9 @@ def test_figure_records_are_drawn_and_saved_with_their_alt_text(tmp_path):
         pages = draw.save(d, tmp_path)
         assert [p["label"] for p in pages][0] == d.label
         for p in pages:
-            for ext in ("svg", "pdf", "png"):
+            for ext in ("svg", "png"):
                 assert (tmp_path / f"{p['label']}.{ext}").stat().st_size > 1000
+            assert not (tmp_path / f"{p['label']}.pdf").exists()  # the PDF takes the SVG
             assert p["alt"]
 
 
@@ -293,6 +294,47 @@ def test_a_forest_longer_than_a_page_continues_over_pages(tmp_path):
     assert [p["label"] for p in pages] == ["fig-forest-y"] + [f"fig-forest-y-{n}" for n in range(2, len(pages) + 1)]
     assert len(pages) >= 2 and all(p["pages"] == len(pages) for p in pages)
     assert "Page 2 of" in pages[1]["alt"]
+
+
+def test_figures_saved_in_worker_processes_are_the_bytes_saved_in_one(tmp_path, monkeypatch):
+    from analysis.figures import draw
+
+    records = [d for d in D.displays(_synth(12)) if d.is_figure]
+    assert len(records) >= 4
+    saved = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv(draw.JOBS_ENV, jobs)
+        assert draw.figure_jobs(len(records)) == int(jobs)
+        saved[jobs] = draw.save_all(records, tmp_path / jobs)
+    as_files = lambda jobs: {p.name: p.read_bytes() for p in sorted((tmp_path / jobs).iterdir())}  # noqa: E731
+    assert as_files("1") == as_files("2") and len(as_files("1")) >= 2 * len(records)
+    # the same pages, in the records' order, with paths under the folder each was given
+    strip = lambda pages: [[{k: v for k, v in p.items() if k != "path"} for p in r] for r in pages]  # noqa: E731
+    assert strip(saved["1"]) == strip(saved["2"])
+    assert [r[0]["label"] for r in saved["2"]] == [d.label for d in records]
+
+
+def test_a_figure_that_fails_in_a_worker_fails_the_call(tmp_path, monkeypatch):
+    import dataclasses
+
+    from analysis.figures import draw
+
+    good = next(d for d in D.displays(_synth(3)) if d.is_figure)
+    bad = dataclasses.replace(good, kind="not-a-figure", label="fig-bad")
+    monkeypatch.setenv(draw.JOBS_ENV, "2")
+    with pytest.raises(ValueError, match="not a figure record: not-a-figure"):
+        draw.save_all([good, bad], tmp_path)
+
+
+def test_how_many_figure_processes(monkeypatch):
+    from analysis.figures import draw
+
+    for named, n, jobs in (("3", 10, 3), ("3", 2, 2), ("1", 10, 1), ("x", 1, 1), ("0", 0, 1)):
+        monkeypatch.setenv(draw.JOBS_ENV, named)
+        assert draw.figure_jobs(n) == jobs
+    monkeypatch.delenv(draw.JOBS_ENV)
+    import os
+    assert draw.figure_jobs(1000) == len(os.sched_getaffinity(0))
 
 
 def test_shortened_lists_point_to_the_display_naming_them_all():

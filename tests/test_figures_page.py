@@ -44,11 +44,14 @@ FIGURES = {
 
 
 def _qmd() -> str:
+    # Each figure is placed as a PDF the cell saves: in it the figure's text stays text, which
+    # pdftotext can measure. The review's own figures reach the PDF as SVG with their text drawn
+    # as outlines (Quarto's typst format takes SVG), at the same size (test below).
     cells = [textwrap.dedent(f"""\
         ```{{python}}
-        #| label: {label}
-        #| fig-cap: "{cap}"
-        {code}
+        #| label: cell-{label}
+        #| output: asis
+        place({code}, {label!r}, {cap!r})
         ```
         """) for label, (code, cap) in FIGURES.items()]
     setup = textwrap.dedent(f"""\
@@ -56,18 +59,26 @@ def _qmd() -> str:
         import sys
         sys.path.insert(0, {str(HERE)!r})
         import pandas as pd
+        import matplotlib.pyplot as plt
         import test_figures_images as T
         import test_figures_forest as F
         import test_figures_prisma as P
-        from analysis.figures import forest_for_outcome, forest_pages, prisma_flow
+        from analysis.figures import forest_for_outcome, forest_pages, prisma_flow, save_figure
         PREV = pd.DataFrame([("previous_studies", "Previous", 8, "reported")], columns=P.FULL.columns)
+
+        def place(fig, label, cap=None):
+            fig = fig[0] if isinstance(fig, tuple) else fig
+            save_figure(fig, f"_figures/{{label}}", formats=("pdf",))
+            plt.close(fig)
+            print(f"![{{cap}}](_figures/{{label}}.pdf){{{{#{{label}}}}}}\\n" if cap else f"![](_figures/{{label}}.pdf)\\n")
         ```
         """)
-    # a forest too long for one page, as its page-sized figures (an unlabelled cell may show several)
+    # a forest too long for one page, as its page-sized figures
     pages = textwrap.dedent("""\
         ```{python}
-        for fig, _ in forest_pages(F.synthetic(70), title="Seventy studies"):
-            display(fig)
+        #| output: asis
+        for n, (fig, _) in enumerate(forest_pages(F.synthetic(70), title="Seventy studies")):
+            place(fig, f"seventy-{n}")
         ```
         """)
     return "---\ntitle: Figures as printed\n---\n\n" + setup + "\n" + BODY + "\n\n" + "\n".join(cells) + "\n" + pages
@@ -174,3 +185,22 @@ def test_long_forest_is_printed_over_several_pages_with_its_header_on_each(print
     last = " ".join(w[4] for w in with_studies[-1])
     assert "Total (95% CI)" in last and "Heterogeneity:" in last
     assert "Heterogeneity:" not in " ".join(w[4] for w in with_studies[0])
+
+
+def test_the_svg_the_review_prints_has_the_size_of_the_measured_pdf(tmp_path):
+    """The review's figures reach the PDF as SVG; these pages measure PDF copies of the same
+    figures, which are exactly as large, so what is measured here is what the review prints."""
+    import matplotlib.pyplot as plt
+    import test_figures_images as T
+
+    from analysis.figures import save_figure
+
+    fig = T.forest_bcg()
+    svg, pdf = save_figure(fig, tmp_path / "f", formats=("svg", "pdf"))
+    plt.close(fig)
+    head = svg.read_text(encoding="utf-8")[:2000]
+    svg_size = [float(re.search(rf'{k}="([\d.]+)pt"', head).group(1)) for k in ("width", "height")]
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pdf_size = [float(v) for v in re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups()]
+    assert svg_size == pytest.approx(pdf_size, abs=0.01)
+    assert svg_size[0] <= style.TEXT_WIDTH_IN * 72 + 0.01

@@ -89,6 +89,14 @@ def test_auto_uses_quarto_when_on_path(tmp_path, monkeypatch, capsys):
     assert main(["render", "--root", str(root), "--to", "docx", "--force", "--quiet"]) == 0
     assert log.read_text().splitlines()[-1].startswith("render review.qmd --to docx --output-dir")
     assert (root / "_output/review.docx").read_text() == "made by quarto docx"
+    # a comma-separated list, as quarto's own --to takes it
+    capsys.readouterr()
+    assert main(["render", "--root", str(root), "--to", "html,pdf", "--force", "--quiet"]) == 0
+    assert log.read_text().splitlines()[-1].startswith("render review.qmd --to html,typst --output-dir")
+    with pytest.raises(SystemExit) as bad:
+        main(["render", "--root", str(root), "--to", "html,epub"])
+    assert bad.value.code == 2
+    assert "'html,epub': use html, pdf, docx, a list of them such as html,pdf, or all" in capsys.readouterr().err
 
 
 def test_failing_quarto_render_leaves_the_last_good_outputs(tmp_path, monkeypatch):

@@ -151,14 +151,14 @@ def test_pdf_text(rendered):
                    "(Alpha and Other 2019; Beta 2021)", "Beta, Bob. 2021.", "About this fixture",
                    "in Section 2, the trials in Table 1 and the effects in Figure 1"):
         assert needle in flat.replace("\u00a0", " "), needle
-    # the figure is embedded as vector PDF, not as a picture: no raster image, and its text
-    # (in matplotlib's DejaVu Sans) is text in the PDF
+    # the figure is embedded as SVG, as Quarto's typst format embeds it: vector, no raster
+    # image, its text drawn as outlines (svg.fonttype "path"), so no DejaVu Sans font in the PDF
     images = subprocess.run(["pdfimages", "-list", str(root / "_output/review.pdf")], capture_output=True,
                             text=True, check=True).stdout.splitlines()[2:]
     assert images == []
     fonts = subprocess.run(["pdffonts", str(root / "_output/review.pdf")], capture_output=True, text=True,
                            check=True).stdout
-    assert "DejaVuSans" in fonts
+    assert "DejaVuSans" not in fonts and "LibertinusSerif" in fonts
 
 
 def _inlines(node) -> str:

@@ -252,7 +252,7 @@ def test_document_without_cells_renders_project_images(tmp_path):
 def test_figures_and_tables_printed_by_a_cell_are_numbered_in_document_order(tmp_path):
     """As Quarto, which resolves cross-references on the markdown after the cells ran: a figure
     or table an `asis` cell prints is numbered where it stands, the prose may refer to it, and an
-    SVG is replaced by its PDF sibling in the Typst PDF and its PNG sibling in DOCX."""
+    SVG is kept in the Typst PDF, as Quarto's typst format keeps it, and replaced by its PNG sibling in DOCX."""
     root = project(tmp_path, """\
         ![First](a.png){#fig-first}
 
@@ -282,8 +282,13 @@ def test_figures_and_tables_printed_by_a_cell_are_numbered_in_document_order(tmp
     assert f"![Figure{nb}2: Made, as [Figure{nb}1](#fig-first)](../made.svg){{#fig-made alt=\"A made figure\"}}" in html
     assert f": Table{nb}1: Made table" in html and "::: {#tbl-made}" in html
     assert f"![Figure{nb}3: Last]" in html
-    assert "](../made.pdf){#fig-made" in b.assemble("typst", a)
+    assert "](../made.svg){#fig-made" in b.assemble("typst", a)
     assert "](../made.png){#fig-made" in b.assemble("docx", a)
+    # an image printed without a label is found from the build folder too, with the same siblings
+    b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": printed + "\n![](made.svg)\n"}]}
+    a = b.scan()
+    b.renumber(a)
+    assert "\n![](../made.svg)" in b.assemble("typst", a) and "\n![](../made.png)" in b.assemble("docx", a)
     b.outputs = {1: [{"output_type": "stream", "name": "stdout", "text": "nothing\n"}]}
     a = b.scan()
     with pytest.raises(RenderError, match=re.escape("review.qmd:11: cross-reference `@fig-made` has no target")):

@@ -1,4 +1,4 @@
-"""`review render`: render review.qmd to _output/review.html and _output/review.pdf."""
+"""`review render`: render review.qmd to _output/review.html, review.pdf and review.docx."""
 
 from __future__ import annotations
 
@@ -8,13 +8,24 @@ from ..paths import project_root
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--to", choices=("html", "pdf", "docx", "all"), default="all",
-                        help="output format (default all: html, pdf and docx)")
+    parser.add_argument("--to", type=_formats, default="all", metavar="FORMATS",
+                        help="html, pdf, docx, a comma-separated list of them (html,pdf) or all "
+                             "(the default: html, pdf and docx)")
     parser.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
                         help="auto: quarto when on PATH, else the built-in renderer")
     parser.add_argument("--force", action="store_true", help="render even when nothing changed")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--root", default=None, help="project folder (default: found from the cwd)")
+
+
+def _formats(value: str):
+    import argparse
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if value.strip() == "all":
+        return "all"
+    if not names or any(n not in ("html", "pdf", "docx") for n in names):
+        raise argparse.ArgumentTypeError(f"{value!r}: use html, pdf, docx, a list of them such as html,pdf, or all")
+    return tuple(names)
 
 
 def run(args) -> int:

@@ -2,14 +2,16 @@
 
 `draw(record)` returns the (Figure, layout) pairs of one record: a forest continues over
 page-sized figures when it has more rows than fit a page (forest_pages_for_outcome);
-`save(record, folder)` writes each page as SVG (the HTML's figure), PDF (the Typst PDF's,
-vector) and PNG (the DOCX's), or those of them the render uses and returns, per page, the SVG path, its Quarto label and its
-alt text, which review.qmd prints as `![caption](path){#fig-label fig-alt="..."}`.
+`save(record, folder)` writes each page as SVG (the HTML's and the Typst PDF's figure) and
+PNG (the DOCX's), or those of them the render uses, and returns, per page, the SVG path, its
+Quarto label and its alt text, which review.qmd prints as `![caption](path){#fig-label fig-alt="..."}`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -56,3 +58,45 @@ def save(record, folder: str | os.PathLike) -> list[dict]:
         out.append({"path": (folder / f"{label}.svg").as_posix(), "label": label,
                     "alt": str(getattr(layout, "alt", "") or ""), "page": n, "pages": len(pages)})
     return out
+
+
+JOBS_ENV = "REVIEW_FIGURE_JOBS"
+_PENDING: tuple | None = None  # the records save_all's worker processes draw, inherited by fork
+
+
+def figure_jobs(n_records: int) -> int:
+    """How many processes save_all uses: REVIEW_FIGURE_JOBS when set, else the CPUs this process
+    may run on; never more than there are records, and 1 where processes cannot be forked."""
+    try:
+        jobs = int(os.environ.get(JOBS_ENV, "0"))
+    except ValueError:
+        jobs = 0
+    if jobs <= 0:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(jobs, n_records))
+
+
+def _save_nth(n: int) -> list[dict]:
+    records, folder = _PENDING
+    return save(records[n], folder)
+
+
+def save_all(records, folder: str | os.PathLike) -> list[list[dict]]:
+    """`save` for each record, in their order, the records shared out among `figure_jobs`
+    forked processes: drawing and writing the figures is most of a render's time, and a
+    figure's files depend only on its record, so they are the same bytes whichever process
+    wrote them."""
+    global _PENDING
+    records = list(records)
+    jobs = figure_jobs(len(records))
+    if jobs == 1:
+        return [save(r, folder) for r in records]
+    _PENDING = (records, folder)
+    try:
+        # an executor, not a Pool: a worker that dies fails the call instead of hanging it
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_save_nth, range(len(records))))
+    finally:
+        _PENDING = None

@@ -1,4 +1,4 @@
-"""Write a figure as SVG and 300-dpi PNG with the same bytes on every run."""
+"""Write a figure as SVG and 300-dpi PNG (or PDF) with the same bytes on every run."""
 
 from __future__ import annotations
 
@@ -20,21 +20,20 @@ METADATA = {"svg": SVG_METADATA, "png": PNG_METADATA, "pdf": PDF_METADATA}
 
 
 FORMATS_ENV = "REVIEW_FIGURE_FORMATS"
-ALL_FORMATS = ("svg", "pdf", "png")  # the HTML's, the Typst PDF's and the DOCX's
+RENDER_FORMATS = ("svg", "png")  # the HTML's and the Typst PDF's (as under Quarto), the DOCX's
 
 
 def formats_wanted() -> tuple[str, ...]:
     """The figure formats the render in progress uses: the built-in renderer names them in the
-    kernel's environment (a PDF-only render needs no SVG or PNG); all three otherwise, as under
-    Quarto. Each page of a large forest costs about a second per format, most of it the PDF's."""
-    named = [f.strip() for f in os.environ.get(FORMATS_ENV, "").split(",") if f.strip() in ALL_FORMATS]
-    return tuple(f for f in ALL_FORMATS if f in named) or ALL_FORMATS
+    kernel's environment (a render without DOCX needs no PNG); both otherwise, as under Quarto."""
+    named = [f.strip() for f in os.environ.get(FORMATS_ENV, "").split(",") if f.strip() in RENDER_FORMATS]
+    return tuple(f for f in RENDER_FORMATS if f in named) or RENDER_FORMATS
 
 
 def save_figure(fig, stem: str | os.PathLike, *, dpi: int = 300,
                 formats: tuple[str, ...] = ("svg", "png")) -> list[Path]:
-    """Save `fig` to `stem`.svg and `stem`.png (and `stem`.pdf when `formats` names it, the
-    vector figure of a Typst PDF); returns the paths in the order of `formats`.
+    """Save `fig` to `stem`.svg and `stem`.png (and `stem`.pdf when `formats` names it, for
+    use outside the review); returns the paths in the order of `formats`.
 
     A partly written file never replaces a good one: each is written beside its
     target and moved into place.

@@ -30,6 +30,7 @@ UNSUPPORTED_DIV_ATTRS = ("layout", "layout-ncol", "layout-nrow", "layout-align")
 # Quarto's display names of the formats, the titles of its links to them
 FORMAT_TITLES = {"pdf": "Typst", "docx": "MS Word"}
 TABLE_CAPTION_RE = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$")
+IMAGE_PATH_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)")  # an image's path, to be seen from the build folder
 IMAGE_FIG_RE = re.compile(r"^!\[(.*)\]\(([^)\s]+)\)\{([^}]*#fig-[^}]*)\}\s*$")
 
 
@@ -292,13 +293,15 @@ class Builder:
         self.progress("starting the Python kernel")
         # figures saved by cells in the formats this render uses (analysis.figures.formats_wanted)
         from ..figures.save import FORMATS_ENV  # here: the renderer's own process needs no matplotlib
-        wanted = {"html": "png" if self._raster("html") else "svg", "pdf": "png" if self._raster("typst") else "pdf",
+        # (SVG for the HTML and the Typst PDF, as Quarto's typst format takes SVG; PNG for DOCX)
+        wanted = {"html": "png" if self._raster("html") else "svg", "pdf": "png" if self._raster("typst") else "svg",
                   "docx": "png"}
-        env = {FORMATS_ENV: ",".join(sorted({wanted[f] for f in self.formats if f in wanted}))}
+        fig_formats = sorted({wanted[f] for f in self.formats if f in wanted})
+        env = {FORMATS_ENV: ",".join(fig_formats)}
         with Kernel(self.root, source=QMD, env=env) as k:
             self.timings["kernel start"] = k.start_seconds
             t = time.perf_counter()
-            err = first_error(k.run(setup_code(dpi, figsize)))
+            err = first_error(k.run(setup_code(dpi, figsize, fig_formats)))
             self.timings["kernel setup (matplotlib)"] = time.perf_counter() - t
             if err:
                 raise RenderError(f"kernel setup failed: {err}")
@@ -431,14 +434,12 @@ class Builder:
         return str(self.cfg.get(fmt, {}).get("fig-format") or "").lower() in ("png", "retina", "jpeg")
 
     def _image_path(self, fmt: str, path: str) -> str:
-        """A printed image's path for one format: an `.svg` is replaced by its `.pdf` sibling in
-        the Typst PDF and its `.png` sibling in DOCX (or when fig-format asks for a raster),
-        when the sibling exists, as for a figure a cell displays."""
-        raster = self._raster(fmt)
+        """A printed image's path for one format: an `.svg` is replaced by its `.png` sibling in
+        DOCX (or when fig-format asks for a raster), when the sibling exists, as for a figure a
+        cell displays. HTML and the Typst PDF take the SVG, as Quarto's typst format does."""
         if path.endswith(".svg") and not re.match(r"^([a-z][a-z0-9+.-]*:|/)", path, re.I):
-            want = ".png" if (fmt == "docx" or raster) else ".pdf" if fmt == "typst" else ".svg"
-            other = path[:-4] + want
-            if want != ".svg" and (self.root / other).exists():
+            other = path[:-4] + ".png"
+            if (fmt == "docx" or self._raster(fmt)) and (self.root / other).exists():
                 path = other
         return self._path(path)
 
@@ -486,7 +487,9 @@ class Builder:
                     elif key not in self.bib_keys:
                         raise RenderError(f"cell {name} at {QMD}:{cell.line} printed citation `@{key}`, "
                                           "which is not in the bibliography")
-            out.append("".join(seg if is_code else self._refs(seg, a, cell.line)
+            # any other image it prints is found from the build folder, as the document's own are
+            out.append("".join(seg if is_code else self._refs(IMAGE_PATH_RE.sub(
+                lambda m: m.group(1) + self._image_path(fmt, m.group(2)), seg), a, cell.line)
                                for is_code, seg in code_free_segments(line)))
         return "\n".join(out)
 
@@ -507,7 +510,7 @@ class Builder:
                     seg = self.inline_values[(line_no, occ)]
                 parts.append(seg)
             else:
-                seg = re.sub(r"(!\[[^\]]*\]\()([^)\s]+)", lambda m: m.group(1) + self._path(m.group(2)), seg)
+                seg = IMAGE_PATH_RE.sub(lambda m: m.group(1) + self._path(m.group(2)), seg)
                 parts.append(self._refs(seg, a, line_no))
         return "".join(parts)
 
@@ -521,17 +524,14 @@ class Builder:
             stem = f"{label or 'cell-' + str(cell.index)}" + (f"-{n}" if len(images) > 1 else "")
             figdir = self.build / "figures"
             figdir.mkdir(exist_ok=True)
-            # Each figure at the size it was drawn: vector (SVG in HTML, PDF in Typst, its text
-            # kept as text) unless fig-format asks for a raster; Typst shrinks only a figure
-            # wider than the text, and a PNG's natural size comes from its resolution.
+            # Each figure at the size it was drawn: vector (SVG in HTML and in Typst, as Quarto's
+            # typst format embeds it) unless fig-format asks for a raster; Typst shrinks only a
+            # figure wider than the text, and a PNG's natural size comes from its resolution.
             raster = self._raster(fmt)
             attrs = ""
-            if fmt == "html" and img.get("svg") and not raster:
+            if fmt in ("html", "typst") and img.get("svg") and not raster:
                 path = figdir / f"{stem}.svg"
                 path.write_text(img["svg"], encoding="utf-8")
-            elif fmt == "typst" and img.get("pdf") and not raster:
-                path = figdir / f"{stem}.pdf"
-                path.write_bytes(img["pdf"])
             else:
                 path = figdir / f"{stem}.png"
                 path.write_bytes(img["png"])
@@ -583,10 +583,9 @@ class Builder:
                     if key in seen:  # a figure both returned and auto-shown by pyplot
                         continue
                     seen.add(key)
-                    if png is None:
+                    if png is None and (fmt == "docx" or self._raster(fmt) or "image/svg+xml" not in data):
                         raise RenderError(f"cell {cell.label or cell.index} at {QMD}:{cell.line}: figure has no PNG")
-                    pdf = base64.b64decode(data["application/pdf"]) if "application/pdf" in data else None
-                    images.append({"png": png, "svg": data.get("image/svg+xml"), "pdf": pdf})
+                    images.append({"png": png, "svg": data.get("image/svg+xml")})
                     out.append(f"\x00FIG{len(images) - 1}")
                 elif "text/markdown" in data:
                     out += [self._generated(data["text/markdown"], cell, a, fmt), ""]

@@ -19,9 +19,10 @@ from ..errors import RenderError
 SVG_SALT = "review-render"
 
 
-def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
-    # SVG (for HTML), PDF (vector, for the PDF) and PNG are captured from every figure; a fixed
-    # hash salt and SOURCE_DATE_EPOCH keep the SVG bytes identical between runs.
+def setup_code(dpi: int, figsize: tuple[float, float] | None, formats=("svg", "png")) -> str:
+    # A displayed figure is captured as SVG (the HTML's and the Typst PDF's) and PNG (the DOCX's,
+    # or a raster fig-format's), only those the render uses; a fixed hash salt and
+    # SOURCE_DATE_EPOCH keep the SVG bytes identical between runs.
     lines = [
         "import matplotlib as _mpl",
         f"_mpl.rcParams['svg.hashsalt'] = {SVG_SALT!r}",
@@ -29,7 +30,7 @@ def setup_code(dpi: int, figsize: tuple[float, float] | None) -> str:
         "_mpl.rcParams['svg.fonttype'] = 'path'",
         "%matplotlib inline",
         "from matplotlib_inline.backend_inline import set_matplotlib_formats as _smf",
-        f"_smf('svg', 'png', 'pdf', bbox_inches='tight', dpi={dpi})",
+        f"_smf({', '.join(repr(f) for f in formats)}, bbox_inches='tight', dpi={dpi})",
     ]
     if figsize:
         lines.append(f"_mpl.rcParams['figure.figsize'] = ({figsize[0]}, {figsize[1]})")
