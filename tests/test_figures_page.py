@@ -79,6 +79,10 @@ def _qmd() -> str:
         #| output: asis
         for n, (fig, _) in enumerate(forest_pages(F.synthetic(70), title="Seventy studies")):
             place(fig, f"seventy-{n}")
+        import test_figures_sensitivity as S
+        from analysis.figures import leave_one_out_pages
+        for n, (fig, _) in enumerate(leave_one_out_pages(*S._long(100), title="Hundred studies")):
+            place(fig, f"hundred-{n}")
         ```
         """)
     return "---\ntitle: Figures as printed\n---\n\n" + setup + "\n" + BODY + "\n\n" + "\n".join(cells) + "\n" + pages
@@ -185,6 +189,16 @@ def test_long_forest_is_printed_over_several_pages_with_its_header_on_each(print
     last = " ".join(w[4] for w in with_studies[-1])
     assert "Total (95% CI)" in last and "Heterogeneity:" in last
     assert "Heterogeneity:" not in " ".join(w[4] for w in with_studies[0])
+
+
+def test_long_leave_one_out_is_printed_over_pages_with_every_study(printed):
+    root, pages = printed
+    texts = [" ".join(w[4] for w in words) for _, words in pages]
+    hundred = [text for text in texts if "Hundred studies" in text]
+    assert [f"Hundred studies ({n} of 3)" in text for n, text in enumerate(hundred, 1)] == [True] * 3
+    for i in range(100):
+        assert sum(f"Trial {i:03d}" in text for text in hundred) == 1, i
+    assert "All studies (k = 100)" in hundred[-1] and "All studies" not in hundred[0]
 
 
 def test_the_svg_the_review_prints_has_the_size_of_the_measured_pdf(tmp_path):

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.figures import NothingToDraw, cumulative_plot, leave_one_out_plot, safety_plot
+from analysis.figures import (NothingToDraw, cumulative_pages, cumulative_plot, leave_one_out_pages,
+                              leave_one_out_plot, safety_plot)
 from analysis.figures._common import overlapping_pairs
 from analysis.stats.pooling import rma
 from analysis.stats.safety import tally
@@ -45,6 +46,40 @@ def test_cumulative_rows_in_year_order_match_metafor(res):
     assert labels == ["+ " + lab for lab in ref["label"]]
     assert [p["x"] for p in layout.points][:-1] == pytest.approx(ref["estimate"], abs=1e-3)
     assert "added one at a time" in layout.alt
+
+
+def _long(k):
+    rng = np.random.default_rng(7)
+    yi, vi = rng.normal(-0.5, 0.4, k), rng.uniform(0.02, 0.2, k)
+    labels = [f"Trial {i:03d}" for i in range(k)]
+    return leave_one_out(yi, vi, labels=labels), rma(yi, vi, labels=labels, measure="RR")
+
+
+def test_a_long_leave_one_out_runs_over_pages_at_one_scale():
+    from analysis.figures._rowchart import ROWS_PER_PAGE
+    from analysis.figures.style import TEXT_HEIGHT_IN
+
+    frame, result = _long(100)
+    pages = leave_one_out_pages(frame, result, title="Long")
+    assert len(pages) == 3 and [p[1].page for p in pages] == [1, 2, 3] and all(p[1].pages == 3 for p in pages)
+    # every omitted study once, in order; the all-studies row only at the end of the last page
+    labels = [r["label"] for _, lay in pages for r in lay.rows if r["label"]]
+    assert labels == [f"Omitting Trial {i:03d}" for i in range(100)] + ["All studies (k = 100)"]
+    assert all(len(lay.rows) <= ROWS_PER_PAGE for _, lay in pages)
+    # the same axis and the same columns on every page; each page fits the text block under a caption
+    assert len({lay.ax.get_xlim() for _, lay in pages}) == 1
+    columns = [sorted({round(t.get_position()[0], 6) for t in lay.texts[:3]}) for _, lay in pages]
+    assert columns[0] == columns[1] == columns[2]
+    assert all(fig.get_figheight() <= TEXT_HEIGHT_IN - 0.8 for fig, _ in pages)
+    assert [fig.texts[-1].get_text() for fig, _ in pages] == ["Long (1 of 3)", "Long (2 of 3)", "Long (3 of 3)"]
+    assert "Page 2 of 3: rows Omitting Trial 034 to Omitting Trial 067." in pages[1][1].alt
+    assert pages[2][1].alt.endswith("Page 3 of 3: rows Omitting Trial 068 to Omitting Trial 099.")
+    # what fits one page stays one page, titled as given; rows_per_page=0 is one figure however long
+    yi, vi = np.linspace(-1, 0, 20), np.full(20, 0.1)
+    short = rma(yi, vi, measure="RR")
+    one = cumulative_pages(cumulative(yi, vi, labels=[f"Trial {i}" for i in range(20)]), short, title="Short")
+    assert len(one) == 1 and one[0][0].texts[-1].get_text() == "Short"
+    assert len(leave_one_out_pages(frame, result, rows_per_page=0)) == 1
 
 
 def test_empty_frames_raise(res):

@@ -16,7 +16,7 @@ from .prisma import PrismaLayout, prisma_flow  # noqa: E402
 from .rob import RobLayout, rob_summary, rob_traffic_light  # noqa: E402
 from .safety_plot import safety_plot  # noqa: E402
 from .save import formats_wanted, save_figure  # noqa: E402
-from .sensitivity_plots import cumulative_plot, leave_one_out_plot  # noqa: E402
+from .sensitivity_plots import cumulative_pages, cumulative_plot, leave_one_out_pages, leave_one_out_plot  # noqa: E402
 
 
 def alt_text(layout) -> str:
@@ -32,12 +32,14 @@ __all__ = [
     "RobLayout",
     "RowChartLayout",
     "alt_text",
+    "cumulative_pages",
     "cumulative_plot",
     "forest_for_outcome",
     "forest_pages",
     "forest_pages_for_outcome",
     "forest_plot",
     "funnel_plot",
+    "leave_one_out_pages",
     "leave_one_out_plot",
     "prisma_flow",
     "rob_summary",

@@ -29,10 +29,36 @@ class RowChartLayout:
     legend: list[dict] = field(default_factory=list)  # label, marker, colour
     texts: list = field(default_factory=list)
     alt: str = ""
+    page: int = 1  # of `pages`, for a chart drawn over page-sized figures
+    pages: int = 1
 
     def text_boxes(self) -> list[TextBox]:
         self.fig.canvas.draw()
         return text_boxes(self.fig, list(self.texts) + list(self.ax.get_xticklabels()) + [self.ax.xaxis.label])
+
+
+def _widths(fig, rows, headers, label_header) -> tuple[float, list[float]]:
+    kw = {"fontsize": style.FONT_SIZE}
+    w_label = max(
+        text_width_in(fig, [("   " * r.get("indent", 0)) + r["label"] for r in rows if not r.get("bold")], **kw),
+        text_width_in(fig, [r["label"] for r in rows if r.get("bold")] + [label_header], fontweight="bold", **kw),
+    )
+    w_cols = [
+        text_width_in(fig, [r.get("cells", [""] * len(headers))[i] for r in rows] + [h], fontweight="bold", **kw)
+        for i, h in enumerate(headers)
+    ]
+    return w_label, w_cols
+
+
+def column_widths(rows: Sequence[dict], headers: Sequence[str], label_header: str) -> tuple[float, list[float]]:
+    """The widths (label, one per column) in inches that row_chart gives `rows`."""
+    return _widths(new_figure(), rows, headers, label_header)  # outside pyplot: nothing to close
+
+
+# Rows of one page-sized chart: what fits the PDF text block under a caption of about four
+# lines (0.8 in), with the title, the header row and the axis.
+CAPTION_IN = 0.8
+ROWS_PER_PAGE = int((style.TEXT_HEIGHT_IN - CAPTION_IN - 2 * MARGIN_IN - TITLE_IN - FOOTER_IN) / style.ROW_HEIGHT_IN) - 1
 
 
 def row_chart(
@@ -48,23 +74,18 @@ def row_chart(
     title: str | None = None,
     width_in: float | None = None,
     legend: Sequence[tuple[str, str, str]] = (),
+    widths: tuple[float, list[float]] | None = None,
 ) -> RowChartLayout:
     """Rows: dicts with label, and optional bold, indent, est, lb, ub, colour, marker, cells (one per header).
 
     The chart is `width_in` wide (default the PDF text width); the plot takes what the label
-    and the columns leave. `legend`: (label, marker, colour) entries, drawn in one line under
-    the axis label."""
+    and the columns leave: `widths` (label, columns) in inches, default `column_widths(rows,
+    ...)`; a chart drawn over pages passes those of all its rows, so that its columns stand
+    in the same place on each page. `legend`: (label, marker, colour) entries, drawn in one
+    line under the axis label."""
     fig = new_figure()
-    kw = {"fontsize": style.FONT_SIZE}
     n = len(rows) + 1
-    w_label = max(
-        text_width_in(fig, [("   " * r.get("indent", 0)) + r["label"] for r in rows if not r.get("bold")], **kw),
-        text_width_in(fig, [r["label"] for r in rows if r.get("bold")] + [label_header], fontweight="bold", **kw),
-    )
-    w_cols = [
-        text_width_in(fig, [r.get("cells", [""] * len(headers))[i] for r in rows] + [h], fontweight="bold", **kw)
-        for i, h in enumerate(headers)
-    ]
+    w_label, w_cols = widths or _widths(fig, rows, headers, label_header)
     width = float(width_in or style.TEXT_WIDTH_IN)
     x_plot = MARGIN_IN + w_label + GAP_IN
     rights = []

@@ -20,7 +20,7 @@ import numpy as np
 from .forest import forest_pages, forest_pages_for_outcome
 from .funnel import funnel_plot
 from .save import formats_wanted, save_figure
-from .sensitivity_plots import cumulative_plot, leave_one_out_plot
+from .sensitivity_plots import cumulative_pages, leave_one_out_pages
 
 
 def draw(record) -> list:
@@ -32,9 +32,9 @@ def draw(record) -> list:
         return forest_pages(None, subgroups=record.result, title=f"{a.label}, by {record.extra.get('by_label') or record.extra.get('by', '')}",
                             higher_is_better=bool(a.higher_is_better))
     if kind == "leave_one_out":
-        return [leave_one_out_plot(record.result, a.result, measure=a.measure, title=a.label)]
+        return leave_one_out_pages(record.result, a.result, measure=a.measure, title=a.label)
     if kind == "cumulative":
-        return [cumulative_plot(record.result, a.result, measure=a.measure, title=a.label)]
+        return cumulative_pages(record.result, a.result, measure=a.measure, title=a.label)
     if kind == "funnel":
         return [funnel_plot(a.result, funnel=record.extra.get("funnel"), trimfill=record.extra.get("trimfill"),
                             title=a.label)]

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from . import style
 from ._common import NothingToDraw, fmt_num, fmt_tick, get, identity, is_ratio, measure_name, nice_ratio_ticks
-from ._rowchart import RowChartLayout, row_chart
+from ._rowchart import ROWS_PER_PAGE, RowChartLayout, column_widths, row_chart
 from .alt import sensitivity_alt
 
 LABEL_COLUMNS = ("study", "label", "omitted", "added")
@@ -24,7 +24,12 @@ def _label_column(frame: pd.DataFrame) -> str:
     raise ValueError(f"sensitivity frame needs one of the columns {', '.join(LABEL_COLUMNS)}")
 
 
-def _plot(kind: str, frame: pd.DataFrame, result, *, transform, xlabel, title, digits, measure) -> tuple[Figure, RowChartLayout]:
+def _plot(kind: str, frame: pd.DataFrame, result, *, transform, xlabel, title, digits, measure,
+          rows_per_page: int | None = None) -> list[tuple[Figure, RowChartLayout]]:
+    """The chart as pages of at most `rows_per_page` rows (default ROWS_PER_PAGE, what fits
+    the PDF text block under a caption; 0 for one figure however long), each with the column
+    headers, the axis and the columns at the same scale and place; the studies run on in
+    order and the last page ends with the row of all studies."""
     if frame is None or len(frame) == 0:
         raise NothingToDraw(f"no {kind.replace('_', '-')} rows")
     label_col = _label_column(frame)
@@ -48,23 +53,22 @@ def _plot(kind: str, frame: pd.DataFrame, result, *, transform, xlabel, title, d
             }
         )
     reference = None
+    tail = []
     if result is not None:
         est, lb, ub = (float(get(result, a)) for a in ("estimate", "ci_lb", "ci_ub"))
         reference = (est, lb, ub)
-        rows.append({"label": "", "cells": ["", ""]})
-        rows.append(
-            {
-                "label": f"All studies (k = {get(result, 'k')})",
-                "bold": True,
-                "est": est,
-                "lb": lb,
-                "ub": ub,
-                "marker": "D",
-                "colour": style.POOLED_COLOUR,
-                "cells": [f"{fmt_num(t(est), digits)} [{fmt_num(t(lb), digits)}, {fmt_num(t(ub), digits)}]", f"{fmt_num(get(result, 'i2'), 1)}%"],
-            }
-        )
-    vals = [v for r in rows for v in (r.get("lb"), r.get("ub")) if v is not None]
+        tail = [{"label": "", "cells": ["", ""]},
+                {
+                    "label": f"All studies (k = {get(result, 'k')})",
+                    "bold": True,
+                    "est": est,
+                    "lb": lb,
+                    "ub": ub,
+                    "marker": "D",
+                    "colour": style.POOLED_COLOUR,
+                    "cells": [f"{fmt_num(t(est), digits)} [{fmt_num(t(lb), digits)}, {fmt_num(t(ub), digits)}]", f"{fmt_num(get(result, 'i2'), 1)}%"],
+                }]
+    vals = [v for r in rows + tail for v in (r.get("lb"), r.get("ub")) if v is not None]
     lo, hi = min(vals + [0.0]), max(vals + [0.0])
     pad = 0.05 * (hi - lo or 1.0)
     xlim = (lo - pad, hi + pad)
@@ -74,30 +78,75 @@ def _plot(kind: str, frame: pd.DataFrame, result, *, transform, xlabel, title, d
         ticks = ([math.log(v) for v in tv], [fmt_tick(v) for v in tv])
     name = measure_name(measure)
     level = fmt_num(get(result, "level", default=95), 0)
-    layout = row_chart(
-        rows,
-        headers=[f"{measure if measure != 'GEN' else 'Estimate'} [{level}% CI]", "I\u00b2"],
-        label_header="Omitted study" if kind == "leave_one_out" else "Study added",
-        xlim=xlim,
-        xlabel=xlabel or (f"{name} (log scale)" if ratio else name),
-        ticks=ticks,
-        reference=reference,
-        null=0.0,
-        title=title,
-    )
-    layout.alt = sensitivity_alt(kind, frame.reset_index(drop=True), label_col, t, name)
+    headers = [f"{measure if measure != 'GEN' else 'Estimate'} [{level}% CI]", "I\u00b2"]
+    label_header = "Omitted study" if kind == "leave_one_out" else "Study added"
+    alt = sensitivity_alt(kind, frame.reset_index(drop=True), label_col, t, name)
     if result is not None:
-        layout.alt += f" All studies together: {fmt_num(t(reference[0]))} ({level}% CI {fmt_num(t(reference[1]))} to {fmt_num(t(reference[2]))})."
-    return layout.fig, layout
+        alt += f" All studies together: {fmt_num(t(reference[0]))} ({level}% CI {fmt_num(t(reference[1]))} to {fmt_num(t(reference[2]))})."
+    limit = ROWS_PER_PAGE if rows_per_page is None else int(rows_per_page)
+    chunks = _chunks(rows, tail, limit) if limit > 0 else [rows + tail]
+    widths = column_widths(rows + tail, headers, label_header) if len(chunks) > 1 else None
+    pages = []
+    for n, chunk in enumerate(chunks, 1):
+        many = len(chunks) > 1
+        studies = [r["label"] for r in chunk if r.get("est") is not None and not r.get("bold")]
+        layout = row_chart(
+            chunk,
+            headers=headers,
+            label_header=label_header,
+            xlim=xlim,
+            xlabel=xlabel or (f"{name} (log scale)" if ratio else name),
+            ticks=ticks,
+            reference=reference,
+            null=0.0,
+            title=f"{title or 'Sensitivity analysis'} ({n} of {len(chunks)})" if many else title,
+            widths=widths,
+        )
+        layout.alt = alt if not many else f"{alt} Page {n} of {len(chunks)}: " + (
+            f"rows {studies[0]} to {studies[-1]}." if studies else "all studies together.")
+        layout.page, layout.pages = n, len(chunks)
+        pages.append((layout.fig, layout))
+    return pages
+
+
+def _chunks(rows: list[dict], tail: list[dict], limit: int) -> list[list[dict]]:
+    """The rows as few pages of at most `limit` as hold them, spread as evenly as the last
+    page's room for the tail (the blank and the all-studies rows) allows."""
+    if limit < len(tail) + 1:
+        raise ValueError(f"rows_per_page = {limit} leaves no room for the {len(tail)} closing rows and a study")
+    n = len(rows)
+    count = max(1, math.ceil((n + len(tail)) / limit))
+    if count == 1:
+        return [rows + tail]
+    per = max(math.ceil(n / count), math.ceil((n + len(tail) - limit) / (count - 1)))
+    return [rows[i * per:(i + 1) * per] for i in range(count - 1)] + [rows[per * (count - 1):] + tail]
+
+
+def leave_one_out_pages(frame: pd.DataFrame, result=None, *, transform: Callable | None = None,
+                        xlabel: str | None = None, title: str | None = None, digits: int = 2,
+                        measure: str | None = None, rows_per_page: int | None = None) -> list[tuple[Figure, RowChartLayout]]:
+    """leave_one_out_plot as page-sized figures (see _plot): one page when everything fits."""
+    return _plot("leave_one_out", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits,
+                 measure=measure, rows_per_page=rows_per_page)
+
+
+def cumulative_pages(frame: pd.DataFrame, result=None, *, transform: Callable | None = None,
+                     xlabel: str | None = None, title: str | None = None, digits: int = 2,
+                     measure: str | None = None, rows_per_page: int | None = None) -> list[tuple[Figure, RowChartLayout]]:
+    """cumulative_plot as page-sized figures (see _plot): one page when everything fits."""
+    return _plot("cumulative", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits,
+                 measure=measure, rows_per_page=rows_per_page)
 
 
 def leave_one_out_plot(frame: pd.DataFrame, result=None, *, transform: Callable | None = None, xlabel: str | None = None,
                        title: str | None = None, digits: int = 2, measure: str | None = None) -> tuple[Figure, RowChartLayout]:
     """One row per omitted study (columns study, estimate, ci_lb, ci_ub, i2), the full model at the bottom."""
-    return _plot("leave_one_out", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits, measure=measure)
+    return _plot("leave_one_out", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits,
+                 measure=measure, rows_per_page=0)[0]
 
 
 def cumulative_plot(frame: pd.DataFrame, result=None, *, transform: Callable | None = None, xlabel: str | None = None,
                     title: str | None = None, digits: int = 2, measure: str | None = None) -> tuple[Figure, RowChartLayout]:
     """One row per study added, in the frame's order; each row pools the studies so far."""
-    return _plot("cumulative", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits, measure=measure)
+    return _plot("cumulative", frame, result, transform=transform, xlabel=xlabel, title=title, digits=digits,
+                 measure=measure, rows_per_page=0)[0]
