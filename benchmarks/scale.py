@@ -274,7 +274,8 @@ def table(results: dict, sizes, runs) -> str:
     names = [c for c in COMMANDS if any((n, c) in results for n in sizes)]
     lines = ["# Scale", "",
              f"The bundled review plus synthetic trials from `benchmarks/scale.py` (seed {SEED}); each command "
-             f"a fresh process, median of {runs} runs (one forced render at 1000 studies; none at 10,000). "
+             f"a fresh process, median of {runs} runs" + (" (one forced render at 1000 studies; none at 10,000). "
+                                                         if max(sizes) >= 1000 else ". ") +
              "CPU seconds are user + sys of the process and its children; memory is the peak resident "
              "set of the largest single process (the command, the Jupyter kernel or pandoc). "
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
