@@ -188,3 +188,12 @@ def row_axes(fig, *, left_in, plot_width_in, width_in, top_in, footer_in, n_rows
         ax.spines[side].set_visible(False)
     ax.patch.set_alpha(0.0)
     return height, ax, blended_transform_factory(fig.transFigure, ax.transData)
+
+
+def page_chunks(body: list, tail: list, room: int) -> list[list]:
+    """`body` then `tail` as few pages of at most `room` rows as hold them: the body spread as
+    evenly as the last page's room for the tail allows, the tail whole on the last page."""
+    n = len(body)
+    count = max(1, math.ceil((n + len(tail)) / room))
+    per = max(math.ceil(n / count), math.ceil((n + len(tail) - room) / (count - 1))) if count > 1 else n
+    return [body[i * per:(i + 1) * per] for i in range(count - 1)] + [body[per * (count - 1):] + tail]

@@ -27,6 +27,7 @@ from ._common import (
     is_ratio,
     measure_name,
     nice_ratio_ticks,
+    page_chunks,
     text_boxes,
     text_width_in,
 )
@@ -737,12 +738,7 @@ def forest_pages(result, *, rows_per_page: int | None = None, **kwargs) -> list[
     room = limit - len(head)
     if room < len(tail) or room < 1:
         raise ValueError(f"rows_per_page = {limit} leaves no room for the {len(tail)} closing rows and a study under the header")
-    # as few pages as hold the rows, the studies spread as evenly as the last page's room
-    # for the tail allows
-    n = len(body)
-    count = max(1, math.ceil((n + len(tail)) / room))
-    per = max(math.ceil(n / count), math.ceil((n + len(tail) - room) / (count - 1))) if count > 1 else n
-    chunks = [body[i * per:(i + 1) * per] for i in range(count - 1)] + [body[per * (count - 1):] + tail]
+    chunks = page_chunks(body, tail, room)
     from .alt import forest_alt
 
     alt = forest_alt(plan.result, plan.rows, plan.t, plan.ratio, subgroups=plan.subgroups)

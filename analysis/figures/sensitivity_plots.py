@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import style
-from ._common import NothingToDraw, fmt_num, fmt_tick, get, identity, is_ratio, measure_name, nice_ratio_ticks
+from ._common import NothingToDraw, fmt_num, fmt_tick, get, identity, is_ratio, measure_name, nice_ratio_ticks, page_chunks
 from ._rowchart import ROWS_PER_PAGE, RowChartLayout, column_widths, row_chart
 from .alt import sensitivity_alt
 
@@ -110,16 +110,9 @@ def _plot(kind: str, frame: pd.DataFrame, result, *, transform, xlabel, title, d
 
 
 def _chunks(rows: list[dict], tail: list[dict], limit: int) -> list[list[dict]]:
-    """The rows as few pages of at most `limit` as hold them, spread as evenly as the last
-    page's room for the tail (the blank and the all-studies rows) allows."""
     if limit < len(tail) + 1:
         raise ValueError(f"rows_per_page = {limit} leaves no room for the {len(tail)} closing rows and a study")
-    n = len(rows)
-    count = max(1, math.ceil((n + len(tail)) / limit))
-    if count == 1:
-        return [rows + tail]
-    per = max(math.ceil(n / count), math.ceil((n + len(tail) - limit) / (count - 1)))
-    return [rows[i * per:(i + 1) * per] for i in range(count - 1)] + [rows[per * (count - 1):] + tail]
+    return page_chunks(rows, tail, limit)
 
 
 def leave_one_out_pages(frame: pd.DataFrame, result=None, *, transform: Callable | None = None,
