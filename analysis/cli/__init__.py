@@ -19,7 +19,7 @@ import unicodedata
 from ..errors import ReviewError
 
 COMMANDS = {
-    "render": ("analysis.cli.render", "render review.qmd to _output/review.html and review.pdf"),
+    "render": ("analysis.cli.render", "render review.qmd to _output/review.html, review.pdf and review.docx"),
     "validate": ("analysis.cli.validate", "check the extraction sheets and references.bib"),
     "pool": ("analysis.cli.pool", "meta-analyse any CSV with metafor's column names"),
     "lint": ("analysis.cli.lint", "flag numbers typed into the prose of review.qmd"),
