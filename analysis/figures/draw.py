@@ -1,7 +1,9 @@
 """Draw and save the figure records of analysis.review.displays, one or more pages each.
 
-`draw(record)` returns the (Figure, layout) pairs of one record: a forest continues over
-page-sized figures when it has more rows than fit a page (forest_pages_for_outcome);
+`draw(record)` returns the (Figure, layout) pairs of one record: a forest, leave-one-out or
+cumulative plot continues over page-sized figures when it has more rows than fit a page
+(forest_pages_for_outcome, leave_one_out_pages, cumulative_pages); `save_all` saves the
+records in forked worker processes;
 `save(record, folder)` writes each page as SVG (the HTML's and the Typst PDF's figure) and
 PNG (the DOCX's), or those of them the render uses, and returns, per page, the SVG path, its
 Quarto label and its alt text, which review.qmd prints as `![caption](path){#fig-label fig-alt="..."}`.
